@@ -1,0 +1,1 @@
+"""Generates components/<Kind>/ from the ACK SageMaker CRDs."""

@@ -1,0 +1,1 @@
+"""The component runtime: one flow every SageMaker component shares."""

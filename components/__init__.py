@@ -1,0 +1,1 @@
+"""Generated KFP components, one folder per ACK kind (see codegen/)."""
