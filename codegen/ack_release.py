@@ -3,7 +3,8 @@
 The release is a dependency like any other: its files are read from the controller's Go
 module (`go mod download`, version pinned in hack/versions.env), never committed here.
 When the module proxy cannot serve the module, a local copy of the same release can be named
-with ACK_SAGEMAKER_BUNDLE_DIR (either a module tree or a `crds/` + `rbac/` bundle); whichever
+with ACK_SAGEMAKER_BUNDLE_DIR (either a module tree or a `crds/` + `rbac/` bundle), and the
+maintainers' bundle beside the checkout (../shared/ack-sagemaker-v1.9.1) is the last resort; whichever
 source is used, the CRDs must hash to the pinned ACK_SAGEMAKER_CRDS_SHA256.
 """
 
@@ -110,6 +111,8 @@ def locate() -> AckRelease:
     override = os.environ.get("ACK_SAGEMAKER_BUNDLE_DIR")
     if override:
         candidates.append((f"ACK_SAGEMAKER_BUNDLE_DIR={override}", Path(override)))
+    elif SHARED_BUNDLE.is_dir():
+        candidates.append((f"the maintainers' bundle at {SHARED_BUNDLE}", SHARED_BUNDLE))
 
     for description, root in candidates:
         found = _from_module_tree(root) or _from_bundle_dir(root)

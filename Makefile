@@ -1,0 +1,61 @@
+# Every entry point of the project. `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) -m sagemaker_ack_kfp.stack
+# The ACK controller's Go module is refused by the module proxy on some machines (see README,
+# "Known limits"); the stack then runs without it and controller tests report as skipped.
+STACK_UP_FLAGS ?= --allow-missing-controller
+PYTEST_WORKERS ?= 4
+
+.PHONY: help venv binaries stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> creating $(VENV) and installing the project (editable, with dev extras)"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed ## Python virtualenv with the project installed
+
+binaries: ## build (or reuse cached) etcd, kube-apiserver, kubectl and the ACK controller
+	@hack/build-binaries.sh kubernetes etcd
+	@hack/build-binaries.sh controller || echo "==> WARNING: the ACK controller could not be built (see above); the stack runs without it"
+
+stack-up: venv binaries ## start the local control plane (idempotent)
+	@$(STACK) up $(STACK_UP_FLAGS)
+
+stack-down: venv ## stop exactly what stack-up started
+	@$(STACK) down
+
+stack-status: venv
+	@$(STACK) status
+
+generate: venv ## regenerate components/ from the pinned CRDs
+	$(PY) -m sagemaker_ack_kfp.codegen
+
+generate-check: venv ## fail if components/ differs from what codegen generates
+	$(PY) -m sagemaker_ack_kfp.codegen --check
+
+# pytest exits 5 when it collected nothing: turn that into a loud failure.
+define run_pytest
+	@set +e; $(PY) -m pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+endef
+
+test-unit: venv
+	$(call run_pytest,tests/unit -q)
+
+test-integration: stack-up
+	$(call run_pytest,tests/integration -q -n $(PYTEST_WORKERS) --dist loadfile)
+
+test: stack-up ## unit and integration tests against the local stack
+	$(call run_pytest,tests -q -n $(PYTEST_WORKERS) --dist loadfile)
+
+clean: stack-down
+	rm -rf .stack $(VENV)

@@ -1,0 +1,35 @@
+"""TrainingJob: done on trainingJobStatus; outputs the model artifact and identifiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker_ack_kfp.completion import KindRules, arn_of
+
+
+def _outputs(obj: dict[str, Any]) -> dict[str, Any]:
+    status = obj.get("status") or {}
+    return {
+        "model_artifact_url": (status.get("modelArtifacts") or {}).get("s3ModelArtifacts", ""),
+        "training_job_name": obj["spec"]["trainingJobName"],
+        "training_job_arn": arn_of(obj),
+        # ACK v1.9.1's TrainingJob status does not carry FinalMetricDataList; the debugger and
+        # profiler rule results are the metrics-like data it does expose.
+        "final_metrics": {
+            "debugRuleEvaluationStatuses": status.get("debugRuleEvaluationStatuses") or [],
+            "profilerRuleEvaluationStatuses": status.get("profilerRuleEvaluationStatuses") or [],
+        },
+        "status": status,
+    }
+
+
+RULES = KindRules(
+    kind="TrainingJob",
+    name_prefix="training",
+    status_field="trainingJobStatus",
+    success=frozenset({"Completed"}),
+    secondary_field="secondaryStatus",
+    console_fragment="jobs/{name}",
+    log_group="/aws/sagemaker/TrainingJobs",
+    outputs=_outputs,
+)

@@ -1,0 +1,209 @@
+"""The flow every component runs, top to bottom:
+
+    inputs -> spec -> name -> validate -> render -> create or reattach -> wait -> outputs
+
+Nothing reaches the cluster before the inputs are valid. SIGTERM and timeout_seconds stop a job
+(its custom resource is deleted, and the controller stops the SageMaker job); hosting resources
+are never deleted unless the kind's overlay allows it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagemaker_ack_kfp import identity as identities
+from sagemaker_ack_kfp.applying import create_or_reattach
+from sagemaker_ack_kfp.cancelling import cancellable, shielded
+from sagemaker_ack_kfp.completion import KindRules, Phase, controller_has_acted, judge
+from sagemaker_ack_kfp.errors import Cancelled, InputError, NoController, ResourceFailed, StepError, TimedOut
+from sagemaker_ack_kfp.inputs import Problem, parse_inputs
+from sagemaker_ack_kfp.kinds import KindInfo, load_kind
+from sagemaker_ack_kfp.kube import Kube, ResourceRef
+from sagemaker_ack_kfp.naming import (
+    SAGEMAKER_NAME,
+    SPEC_HASH_ANNOTATION,
+    TASK_ANNOTATION,
+    generated_name,
+    labels_for,
+    object_name,
+    spec_hash,
+)
+from sagemaker_ack_kfp.outputs import write_outputs
+from sagemaker_ack_kfp.overlays import rules_for
+from sagemaker_ack_kfp.progress import Progress, console_links
+from sagemaker_ack_kfp.redacting import Redactor
+from sagemaker_ack_kfp.validating import coerce_integers, format_problems, validate_spec
+
+REGION_ANNOTATION = "services.k8s.aws/region"
+DEFAULT_REGION = "us-east-1"
+# A watch window when no deadline is due: long, so requests per step stay flat in job length.
+MAX_WINDOW_SECONDS = 1800.0
+
+
+@dataclass
+class StepRequest:
+    kind: str
+    raw_inputs: dict[str, str]
+    output_paths: dict[str, str]
+    region: str = ""
+    namespace: str = ""
+    timeout_seconds: float = 0  # 0: no limit
+    recoverable_grace_seconds: float = 300
+    no_controller_seconds: float = 120
+    run_id_arg: str = ""
+    switches: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str]) -> dict[str, Any]:
+    """Inputs -> a validated spec; raises InputError listing every problem. No cluster access."""
+    parsed = parse_inputs(kind, raw_inputs)
+    spec = coerce_integers(kind.spec_schema, parsed.spec)
+    # The name may be generated later from the step's identity; validate the rest now.
+    probe = {**spec, kind.name_field: spec.get(kind.name_field) or "placeholder-name"}
+    problems = [*parsed.problems, *validate_spec(kind, probe, skip_inputs=parsed.failed_inputs)]
+    given = spec.get(kind.name_field)
+    if isinstance(given, str) and given and not SAGEMAKER_NAME.match(given):
+        problems.append(
+            Problem(
+                kind.name_input.name,
+                f"'{given}' is not a valid SageMaker name: at most 63 letters, digits and hyphens, "
+                "starting with a letter or digit",
+                f"spec.{kind.name_field}",
+            )
+        )
+    if problems:
+        raise InputError(format_problems(kind.kind, problems))
+    return dict(spec)
+
+
+def render(
+    kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity
+) -> dict[str, Any]:
+    annotations = {SPEC_HASH_ANNOTATION: spec_hash(spec), REGION_ANNOTATION: region}
+    if identity.task:
+        annotations[TASK_ANNOTATION] = identity.task
+    return {
+        "apiVersion": f"{kind.group}/{kind.version}",
+        "kind": kind.kind,
+        "metadata": {
+            "name": object_name(spec[kind.name_field]),
+            "namespace": namespace,
+            "labels": labels_for(identity),
+            "annotations": annotations,
+        },
+        "spec": spec,
+    }
+
+
+class Step:
+    def __init__(self, request: StepRequest, *, kube: Kube, progress: Progress, redactor: Redactor) -> None:
+        self.request = request
+        self.kube = kube
+        self.progress = progress
+        self.redactor = redactor
+        self.kind = load_kind(request.kind)
+        self.rules: KindRules = rules_for(request.kind)
+        self.ref: ResourceRef | None = None
+
+    def run(self) -> dict[str, Any]:
+        request, kind = self.request, self.kind
+        spec = prepare_spec(kind, request.raw_inputs)
+        self.redactor.learn(spec)
+        namespace = request.namespace or self.kube.default_namespace()
+        region = request.region or DEFAULT_REGION
+        identity = identities.resolve(run_id_arg=request.run_id_arg, namespace=namespace, read_pod=self.kube.read_pod)
+        if not spec.get(kind.name_field):
+            spec[kind.name_field] = generated_name(prefix=self.rules.name_prefix, identity=identity, spec=spec)
+            origin = f"run {identity.run_id}, task {identity.task}" if identity.known else "the inputs (no KFP run identity)"
+            self.progress.say(f"{kind.kind} name {spec[kind.name_field]} (derived from {origin})")
+        name = str(spec[kind.name_field])
+        self.ref = ResourceRef(kind.group, kind.version, kind.plural, kind.kind, namespace, object_name(name))
+        body = render(kind, spec, namespace=namespace, region=region, identity=identity)
+
+        started = time.monotonic()
+        try:
+            with cancellable():
+                obj, created = create_or_reattach(self.kube, self.ref, body)
+                verb = "created" if created else "reattached to the existing"
+                self.progress.say(f"{verb} {self.ref.describe()} (region {region})")
+                for link in console_links(self.rules, name=name, region=region):
+                    self.progress.say(link)
+                final = self._wait(started)
+        except (Cancelled, TimedOut):
+            self._stop()
+            raise
+        return self.rules.outputs(final)
+
+    def _wait(self, started: float) -> dict[str, Any]:
+        assert self.ref is not None
+        request, rules = self.request, self.rules
+        acted = False
+        recoverable_since: float | None = None
+        recoverable_message = ""
+
+        def window() -> float:
+            now = time.monotonic()
+            due = []
+            if request.timeout_seconds:
+                due.append(started + request.timeout_seconds)
+            if not acted:
+                due.append(started + request.no_controller_seconds)
+            if recoverable_since is not None:
+                due.append(recoverable_since + request.recoverable_grace_seconds)
+            if not due:
+                return MAX_WINDOW_SECONDS
+            return min(MAX_WINDOW_SECONDS, max(1.0, min(due) - now + 0.5))
+
+        from sagemaker_ack_kfp.watching import follow
+
+        for obj in follow(self.kube, self.ref, window=window, on_reconnect=self.progress.say):
+            now = time.monotonic()
+            if obj is not None:
+                self.progress.update(obj, rules)
+                acted = acted or controller_has_acted(obj)
+                verdict = judge(obj, rules)
+                if verdict.phase is Phase.SUCCEEDED:
+                    return obj
+                if verdict.phase is Phase.FAILED:
+                    raise ResourceFailed(f"{self.ref.describe()} failed: {verdict.reason}")
+                if verdict.recoverable:
+                    recoverable_since = recoverable_since or now
+                    recoverable_message = verdict.recoverable
+                else:
+                    recoverable_since = None
+            if request.timeout_seconds and now - started >= request.timeout_seconds:
+                raise TimedOut(f"{self.ref.describe()} did not finish within timeout_seconds={request.timeout_seconds:g}")
+            if not acted and now - started >= request.no_controller_seconds:
+                raise NoController(
+                    f"no ACK controller acted on {self.ref.describe()} within {request.no_controller_seconds:g}s "
+                    f"(its status is still empty). Is the ACK sagemaker-controller installed and running, and does it "
+                    f"watch namespace '{self.ref.namespace}'?"
+                )
+            if recoverable_since is not None and now - recoverable_since >= request.recoverable_grace_seconds:
+                raise ResourceFailed(
+                    f"{self.ref.describe()}: the controller kept retrying for {request.recoverable_grace_seconds:g}s "
+                    f"(ACK.Recoverable): {recoverable_message}"
+                )
+        raise AssertionError("follow() ended")  # pragma: no cover - follow never ends by itself
+
+    def _stop(self) -> None:
+        """Stop the job by deleting its custom resource (the controller calls Stop*)."""
+        if self.ref is None or not self.rules.stop_on_cancel:
+            if self.ref is not None:
+                self.progress.say(f"leaving {self.ref.describe()} in place ({self.rules.kind} is not stopped on cancel)")
+            return
+        with shielded():
+            try:
+                if self.kube.delete(self.ref, give_up_after=20):
+                    self.progress.say(f"stopping: deleted {self.ref.describe()}; the controller stops the SageMaker job")
+            except StepError as exc:
+                self.progress.say(f"could not delete {self.ref.describe()} to stop the job: {exc.message}")
+
+
+def run_step(request: StepRequest, *, kube: Kube, progress: Progress, redactor: Redactor) -> None:
+    step = Step(request, kube=kube, progress=progress, redactor=redactor)
+    outputs = step.run()
+    write_outputs(outputs, request.output_paths)
+    progress.say(f"{request.kind} done; outputs written: {', '.join(sorted(request.output_paths)) or 'none'}")

@@ -1,0 +1,64 @@
+"""The SageMaker JSON 1.1 endpoint: operation table, throttling, call counting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import batch, hosting, monitoring, tagging, training, tuning
+from .calls import Body, Call, Handler
+from .errors import serialization, throttling, unknown_operation
+from .state import SimulatorState
+from .timeline import GONE
+
+TARGET_PREFIX = "SageMaker."
+
+OPERATIONS: dict[str, Handler] = {
+    **training.OPERATIONS,
+    **tuning.OPERATIONS,
+    **hosting.OPERATIONS,
+    **batch.OPERATIONS,
+    **monitoring.OPERATIONS,
+    **tagging.OPERATIONS,
+}
+
+
+def advance(state: SimulatorState, now: float) -> None:
+    """Apply what time alone changes: tuning jobs launch children, deleted resources vanish."""
+    tuning.spawn_due(state, now)
+    for resource in state.resources():
+        if resource.timeline is not None and resource.timeline.current(now).status == GONE:
+            state.remove(resource)
+
+
+def operation_name(target: str) -> str:
+    return target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else target
+
+
+def handle(state: SimulatorState, target: str, raw_body: bytes, region: str) -> Body:
+    """Run one call and return its result; failures are raised as ApiError."""
+    operation = operation_name(target)
+    with state.lock:
+        state.calls[operation] += 1
+        if state.take_throttle():
+            state.throttled[operation] += 1
+            raise throttling()
+        handler = OPERATIONS.get(operation) if target.startswith(TARGET_PREFIX) else None
+        if handler is None:
+            raise unknown_operation(target)
+        body = _parse(raw_body)
+        now = state.now()
+        advance(state, now)
+        return handler(Call(state, region, now), body)
+
+
+def _parse(raw: bytes) -> Body:
+    if not raw.strip():
+        return {}
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError as exc:
+        raise serialization(str(exc)) from None
+    if not isinstance(parsed, dict):
+        raise serialization("expected a JSON object")
+    return parsed

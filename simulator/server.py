@@ -1,0 +1,170 @@
+"""The HTTP front door: one port answering SageMaker, STS and /_sim/.
+
+The controller is given a single endpoint URL for every AWS service, so
+requests are told apart by shape: X-Amz-Target means SageMaker JSON, a form
+body with Action= means STS, and /_sim/ is the simulator's own API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
+
+from . import control, sagemaker, sts
+from .config import SimulatorConfig
+from .errors import ApiError
+from .kinds import ALL_KINDS
+from .redact import redact
+from .state import SimulatorState
+
+log = logging.getLogger("sagemaker_ack_kfp.simulator")
+
+JSON_11 = "application/x-amz-json-1.1"
+# SigV4 credential scope: Credential=<key id>/<date>/<region>/<service>/aws4_request
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
+_NAME_FIELDS = tuple(dict.fromkeys(info.name_field for info in ALL_KINDS)) + ("ResourceArn",)
+
+
+class SimulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS SDKs expect
+    server: SimulatorServer
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # replaced by the one-line summary in _dispatch
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        url = urlsplit(self.path)
+        target = self.headers.get("X-Amz-Target")
+        if url.path.startswith(control.PREFIX):
+            label, status = url.path, self._control(url.path, url.query, raw)
+        elif target:
+            label, status = target, self._sagemaker(target, raw)
+        elif (action := sts.action(raw) or sts.action(url.query)) is not None:
+            label, status = f"STS.{action}", self._sts(action)
+        else:
+            label, status = url.path, self._json(404, {"error": "not a SageMaker, STS or /_sim/ request"})
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("%s %s %s%s -> %d (%.1f ms)", self.client_address[0], self.command, label,
+                 _subject(raw), status, elapsed)
+        if log.isEnabledFor(logging.DEBUG) and target:
+            log.debug("request body: %s", _loggable(raw))
+
+    def _sagemaker(self, target: str, raw: bytes) -> int:
+        try:
+            result = sagemaker.handle(self.server.state, target, raw, self._region())
+        except ApiError as error:
+            return self._send(error.status, {"__type": error.code, "message": error.message},
+                              JSON_11, {"X-Amzn-ErrorType": error.code})
+        except Exception:  # a simulator bug must not look like a hung endpoint
+            log.exception("internal error handling %s", target)
+            return self._send(500, {"__type": "InternalFailure", "message": "simulator internal error"},
+                              JSON_11, {"X-Amzn-ErrorType": "InternalFailure"})
+        return self._send(200, result, JSON_11)
+
+    def _sts(self, action: str) -> int:
+        with self.server.state.lock:
+            self.server.state.calls[action] += 1
+        status, document = sts.handle(self.server.state.config, action)
+        return self._write(status, document.encode(), "text/xml", {})
+
+    def _control(self, path: str, query: str, raw: bytes) -> int:
+        status, payload = control.handle(self.server.state, self.command, path, parse_qs(query), raw)
+        return self._json(status, payload)
+
+    def _json(self, status: int, payload: Any) -> int:
+        return self._send(status, payload, "application/json")
+
+    def _send(self, status: int, payload: Any, content_type: str, headers: dict[str, str] | None = None) -> int:
+        return self._write(status, json.dumps(payload).encode(), content_type, headers or {})
+
+    def _write(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> int:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def _region(self) -> str:
+        match = _SCOPE.search(self.headers.get("Authorization") or "")
+        return match.group(1) if match else self.server.state.config.default_region
+
+
+def _subject(raw: bytes) -> str:
+    """The resource a request is about, for the log line; never any other body content."""
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    name = next((body[f] for f in _NAME_FIELDS if isinstance(body.get(f), str)), None)
+    return f" {name}" if name else ""
+
+
+def _loggable(raw: bytes) -> str:
+    try:
+        return json.dumps(redact(json.loads(raw)))
+    except ValueError:
+        return "<unparseable body>"
+
+
+def start_server(host: str = "127.0.0.1", port: int = 0, *, phase_seconds: float | None = None,
+                 config: SimulatorConfig | None = None,
+                 state: SimulatorState | None = None) -> tuple[SimulatorServer, threading.Thread]:
+    """Serve in a background thread; port 0 picks a free port (see `server.url`)."""
+    if state is None:
+        config = config or SimulatorConfig()
+        if phase_seconds is not None:
+            config = replace(config, phase_seconds=phase_seconds)
+        state = SimulatorState(config)
+    server = SimulatorServer((host, port), state)
+    thread = threading.Thread(target=server.serve_forever, name="sagemaker-simulator", daemon=True)
+    thread.start()
+    return server, thread
+
+
+@contextmanager
+def running_simulator(host: str = "127.0.0.1", port: int = 0, *, phase_seconds: float | None = None,
+                      config: SimulatorConfig | None = None) -> Iterator[SimulatorServer]:
+    server, thread = start_server(host, port, phase_seconds=phase_seconds, config=config)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,51 @@
+"""`python -m sagemaker_ack_kfp.stack up|down|status|env`: the local control plane's CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sagemaker_ack_kfp.stack.control_plane import Stack, versions_summary
+from sagemaker_ack_kfp.stack.processes import StartFailed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sagemaker-ack-kfp stack", description=f"Local control plane ({versions_summary()})")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start (or reuse) the stack")
+    up.add_argument(
+        "--allow-missing-controller",
+        action="store_true",
+        help="start without the ACK controller when it cannot be built (tests that need it are skipped)",
+    )
+    up.add_argument("--phase-seconds", type=float, default=1.0, help="simulated length of each job phase")
+    sub.add_parser("down", help="stop what `up` started")
+    sub.add_parser("status", help="print the stack's state as JSON")
+    sub.add_parser("env", help="print shell exports for the running stack")
+    args = parser.parse_args(argv)
+
+    stack = Stack()
+    if args.command == "up":
+        try:
+            stack.up(require_controller=not args.allow_missing_controller, phase_seconds=args.phase_seconds)
+        except StartFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"\nsource {stack.layout.env_file}   # KUBECONFIG, SAGEMAKER_SIMULATOR_URL, ...")
+        return 0
+    if args.command == "down":
+        stack.down()
+        return 0
+    if args.command == "status":
+        print(json.dumps(stack.status(), indent=2))
+        return 0
+    if stack.running() is None:
+        print("error: the local stack is not up; run `make stack-up`", file=sys.stderr)
+        return 1
+    print(stack.layout.env_file.read_text(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""The local control plane: etcd, kube-apiserver (RBAC, token auth, TokenRequest), the ACK
+sagemaker-controller's CRDs and RBAC, the SageMaker API simulator, and the real ACK controller
+authenticating as its own service account. Everything listens on 127.0.0.1 with free ports.
+
+`up` is idempotent (a healthy stack is reused), `down` stops exactly the pids that `up` recorded,
+and `restart(piece)` restarts one process on the same port, for fault tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sagemaker_ack_kfp.codegen.ack_release import AckRelease, locate, pinned_versions
+from sagemaker_ack_kfp.stack import bootstrap
+from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
+from sagemaker_ack_kfp.stack.pki import ensure_pki
+from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, wait_ready
+
+REGION = "us-east-1"
+ADMIN_USER = "admin"
+# Users with no RoleBinding at all: tests use them to prove RBAC is enforced.
+TEST_USERS = ("alice", "bob")
+CONTROLLER_NAMESPACE = "ack-system"
+CONTROLLER_SERVICE_ACCOUNT = "ack-sagemaker-controller"
+# Start order; `down` stops in reverse.
+PIECES = ("etcd", "kube-apiserver", "simulator", "controller")
+
+
+def _say(message: str) -> None:
+    print(f"[stack {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@dataclass
+class StackState:
+    """What `up` started: written to .stack/state.json and read by `down`, `status`, tests."""
+
+    ports: dict[str, int] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)
+    argv: dict[str, list[str]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    controller: str = "absent"  # "running", or why it is absent
+    simulator_phase_seconds: float = 1.0
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports['kube-apiserver']}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['simulator']}"
+
+
+class Stack:
+    def __init__(self, layout: StackLayout | None = None) -> None:
+        self.layout = layout or StackLayout.default()
+        self.binaries = binary_paths()
+
+    # ----- state -------------------------------------------------------------------------
+    def load_state(self) -> StackState | None:
+        try:
+            raw = json.loads(self.layout.state_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        return StackState(**raw)
+
+    def _save_state(self, state: StackState) -> None:
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.layout.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(state), indent=2, sort_keys=True))
+        tmp.chmod(0o600)
+        tmp.replace(self.layout.state_file)
+
+    def running(self) -> StackState | None:
+        """The recorded stack if its core processes are alive and the API server answers."""
+        state = self.load_state()
+        if not state:
+            return None
+        core = ("etcd", "kube-apiserver", "simulator")
+        if not all(piece in state.pids and is_alive(state.pids[piece]) for piece in core):
+            return None
+        return state if self._apiserver_ready(state) else None
+
+    # ----- up ----------------------------------------------------------------------------
+    def up(self, *, require_controller: bool = True, phase_seconds: float = 1.0) -> StackState:
+        existing = self.running()
+        if existing:
+            _say(f"already up (API server {existing.server}, controller: {existing.controller}); reusing it")
+            if require_controller and existing.controller != "running":
+                raise StartFailed("controller", existing.controller, self.layout.log("controller"))
+            return existing
+        if self.load_state():
+            _say("found a partial stack from an earlier run; stopping it first")
+            self.down(quiet=True)
+
+        release = locate()
+        _say(f"ACK sagemaker-controller {release.version} CRDs and RBAC from {release.source}")
+        self._require_binaries(("etcd", "kube-apiserver", "kubectl"))
+        self._reset_state_dir()
+        state = StackState(simulator_phase_seconds=phase_seconds)
+        state.tokens = {user: os.urandom(16).hex() for user in (ADMIN_USER, *TEST_USERS)}
+        state.ports = {
+            "etcd": free_port(),
+            "etcd-peer": free_port(),
+            "kube-apiserver": free_port(),
+            "simulator": free_port(),
+            "controller-metrics": free_port(),
+            "controller-healthz": free_port(),
+        }
+        ensure_pki(self.layout.pki)
+        self._write_tokens(state)
+        self._write_audit_policy()
+        self._write_kubeconfig(self.layout.kubeconfig, state, ADMIN_USER, state.tokens[ADMIN_USER])
+        try:
+            self._start_etcd(state)
+            self._start_apiserver(state)
+            bootstrap.install_release(self.layout.kubeconfig, release)
+            _say(f"applied {len(release.crd_files)} CRDs; all Established")
+            self._start_simulator(state)
+            self._start_controller(state, release, required=require_controller)
+        except StartFailed:
+            self._save_state(state)
+            raise
+        self._save_state(state)
+        self._write_env(state)
+        _say(f"up: kubectl --kubeconfig {self.layout.kubeconfig} get trainingjobs -A")
+        return state
+
+    def _require_binaries(self, names: tuple[str, ...]) -> None:
+        missing = [f"{name} ({self.binaries[name]})" for name in names if not self.binaries[name].exists()]
+        if missing:
+            raise StartFailed(
+                "binaries", "not built: " + ", ".join(missing) + "; run hack/build-binaries.sh", self.layout.logs
+            )
+
+    def _reset_state_dir(self) -> None:
+        # Keep the PKI (stable CA for kubeconfigs users copied), wipe data and logs.
+        for sub in (self.layout.etcd_data, self.layout.logs):
+            shutil.rmtree(sub, ignore_errors=True)
+        self.layout.logs.mkdir(parents=True, exist_ok=True)
+
+    def _write_tokens(self, state: StackState) -> None:
+        lines = [f'{state.tokens[ADMIN_USER]},{ADMIN_USER},uid-admin,"system:masters"']
+        lines += [f"{state.tokens[user]},{user},uid-{user}" for user in TEST_USERS]
+        self.layout.tokens_file.write_text("\n".join(lines) + "\n")
+        self.layout.tokens_file.chmod(0o600)
+
+    def _write_audit_policy(self) -> None:
+        # Metadata for every request: the benchmark counts API requests per step from it.
+        policy = {
+            "apiVersion": "audit.k8s.io/v1",
+            "kind": "Policy",
+            "omitStages": ["RequestReceived"],
+            "rules": [{"level": "Metadata"}],
+        }
+        self.layout.audit_policy.write_text(yaml.safe_dump(policy))
+
+    def _write_kubeconfig(self, path: Path, state: StackState, user: str, token: str) -> None:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "sagemaker-ack-kfp-local",
+                    "cluster": {"server": state.server, "certificate-authority": str(self.layout.pki / "ca.crt")},
+                }
+            ],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [{"name": user, "context": {"cluster": "sagemaker-ack-kfp-local", "user": user}}],
+            "current-context": user,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)
+
+    def _launch(
+        self,
+        piece: str,
+        state: StackState,
+        argv: list[str],
+        probe: Callable[[], bool],
+        *,
+        env: dict[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        state.argv[piece] = argv
+        log = self.layout.log(piece)
+        state.pids[piece] = spawn(argv, log=log, env=env)
+        self._save_state(state)
+        wait_ready(piece, state.pids[piece], probe, log=log, timeout=timeout)
+        _say(f"{piece}: ready (pid {state.pids[piece]}, log {log})")
+
+    def _start_etcd(self, state: StackState) -> None:
+        client = f"http://127.0.0.1:{state.ports['etcd']}"
+        peer = f"http://127.0.0.1:{state.ports['etcd-peer']}"
+        argv = [
+            str(self.binaries["etcd"]),
+            "--name=local",
+            f"--data-dir={self.layout.etcd_data}",
+            f"--listen-client-urls={client}",
+            f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=local={peer}",
+            # A throwaway test store: durability is not worth the fsync cost.
+            "--unsafe-no-fsync",
+            "--quota-backend-bytes=4294967296",
+            "--log-level=warn",
+        ]
+        self._launch("etcd", state, argv, lambda: _http_ok(f"{client}/health"))
+
+    def _start_apiserver(self, state: StackState) -> None:
+        pki = self.layout.pki
+        argv = [
+            str(self.binaries["kube-apiserver"]),
+            f"--etcd-servers=http://127.0.0.1:{state.ports['etcd']}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={state.ports['kube-apiserver']}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            f"--token-auth-file={self.layout.tokens_file}",
+            "--authorization-mode=RBAC",
+            "--anonymous-auth=false",
+            # Service-account issuer and keys: TokenRequest works without kube-controller-manager.
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--api-audiences=https://kubernetes.default.svc.cluster.local",
+            "--service-cluster-ip-range=10.96.0.0/16",
+            f"--audit-policy-file={self.layout.audit_policy}",
+            f"--audit-log-path={self.layout.audit_log}",
+            "--audit-log-format=json",
+            # Compacting often lets tests provoke a real 410 Gone on watches.
+            "--etcd-compaction-interval=1m",
+            "--profiling=false",
+            "--v=1",
+        ]
+        self._launch("kube-apiserver", state, argv, lambda: self._apiserver_ready(state), timeout=90)
+
+    def _apiserver_ready(self, state: StackState) -> bool:
+        return _http_ok(
+            f"{state.server}/readyz",
+            token=state.tokens.get(ADMIN_USER, ""),
+            cafile=self.layout.pki / "ca.crt",
+        )
+
+    def _start_simulator(self, state: StackState) -> None:
+        argv = [
+            sys.executable,
+            "-u",
+            "-m",
+            "sagemaker_ack_kfp.simulator",
+            "serve",
+            "--host=127.0.0.1",
+            f"--port={state.ports['simulator']}",
+            f"--phase-seconds={state.simulator_phase_seconds}",
+        ]
+        self._launch("simulator", state, argv, lambda: _http_ok(f"{state.simulator_url}/_sim/health"))
+
+    def _start_controller(self, state: StackState, release: AckRelease, *, required: bool) -> None:
+        binary = self.binaries["controller"]
+        if not binary.exists():
+            state.controller = (
+                f"not built ({binary} missing): the ACK sagemaker-controller "
+                f"{release.version} could not be built; see hack/build-binaries.sh controller"
+            )
+            if required:
+                raise StartFailed("controller", state.controller, self.layout.log("controller"))
+            _say(f"controller: ABSENT - {state.controller}")
+            return
+        token = bootstrap.controller_token(
+            self.layout.kubeconfig, release, namespace=CONTROLLER_NAMESPACE, name=CONTROLLER_SERVICE_ACCOUNT
+        )
+        self._write_kubeconfig(self.layout.controller_kubeconfig, state, CONTROLLER_SERVICE_ACCOUNT, token)
+        env = self._controller_env()
+        argv = [
+            str(binary),
+            f"--aws-region={REGION}",
+            f"--aws-endpoint-url={state.simulator_url}",
+            f"--aws-identity-endpoint-url={state.simulator_url}",
+            "--allow-unsafe-aws-endpoint-urls",
+            "--enable-carm=false",
+            "--enable-leader-election=false",
+            f"--metrics-addr=127.0.0.1:{state.ports['controller-metrics']}",
+            f"--healthz-addr=127.0.0.1:{state.ports['controller-healthz']}",
+            "--log-level=info",
+        ]
+        healthz = f"http://127.0.0.1:{state.ports['controller-healthz']}/readyz"
+        self._launch("controller", state, argv, lambda: _http_ok(healthz), env=env, timeout=60)
+        state.controller = "running"
+
+    def _controller_env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "KUBECONFIG": str(self.layout.controller_kubeconfig),
+            # Fake credentials: the only AWS endpoint is the simulator.
+            "AWS_ACCESS_KEY_ID": "AKIASIMULATOR0000000",
+            "AWS_SECRET_ACCESS_KEY": "simulator-secret-not-a-real-key",
+            "AWS_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def _write_env(self, state: StackState) -> None:
+        values = {
+            "KUBECONFIG": str(self.layout.kubeconfig),
+            "KUBE_APISERVER_URL": state.server,
+            "SAGEMAKER_SIMULATOR_URL": state.simulator_url,
+            "ETCD_URL": f"http://127.0.0.1:{state.ports['etcd']}",
+            "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
+            "AWS_REGION": REGION,
+            "KUBECTL": str(self.binaries["kubectl"]),
+        }
+        self.layout.env_file.write_text("".join(f"export {key}={value}\n" for key, value in values.items()))
+
+    # ----- down / restart ----------------------------------------------------------------
+    def down(self, *, quiet: bool = False) -> None:
+        state = self.load_state()
+        if not state:
+            if not quiet:
+                _say("nothing to stop (no .stack/state.json)")
+            return
+        for piece in reversed(PIECES):
+            pid = state.pids.get(piece)
+            if pid and is_alive(pid):
+                stop(pid)
+                if not quiet:
+                    _say(f"{piece}: stopped (pid {pid})")
+        self.layout.state_file.unlink(missing_ok=True)
+        self.layout.env_file.unlink(missing_ok=True)
+
+    def kill(self, piece: str) -> None:
+        """Stop one piece without restarting it (fault tests)."""
+        state = self._require_state()
+        stop(state.pids[piece])
+
+    def start_again(self, piece: str) -> None:
+        """Start a stopped piece with the same argv and port as before."""
+        state = self._require_state()
+        env = self._controller_env() if piece == "controller" else None
+        probes: dict[str, Callable[[], bool]] = {
+            "etcd": lambda: _http_ok(f"http://127.0.0.1:{state.ports['etcd']}/health"),
+            "kube-apiserver": lambda: self._apiserver_ready(state),
+            "simulator": lambda: _http_ok(f"{state.simulator_url}/_sim/health"),
+            "controller": lambda: _http_ok(f"http://127.0.0.1:{state.ports['controller-healthz']}/readyz"),
+        }
+        self._launch(piece, state, state.argv[piece], probes[piece], env=env, timeout=90)
+
+    def restart(self, piece: str) -> None:
+        self.kill(piece)
+        self.start_again(piece)
+
+    def _require_state(self) -> StackState:
+        state = self.load_state()
+        if not state:
+            raise RuntimeError("the local stack is not up (no .stack/state.json); run `make stack-up`")
+        return state
+
+    def status(self) -> dict[str, Any]:
+        state = self.load_state()
+        if not state:
+            return {"up": False}
+        return {
+            "up": self.running() is not None,
+            "server": state.server,
+            "simulator": state.simulator_url,
+            "controller": state.controller,
+            "pieces": {piece: {"pid": pid, "alive": is_alive(pid)} for piece, pid in state.pids.items()},
+            "kubeconfig": str(self.layout.kubeconfig),
+            "logs": str(self.layout.logs),
+        }
+
+
+def _http_ok(url: str, *, token: str = "", cafile: Path | None = None) -> bool:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+    try:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def versions_summary() -> str:
+    versions = pinned_versions()
+    return (
+        f"kubernetes {versions['KUBERNETES_VERSION']}, etcd {versions['ETCD_VERSION']}, "
+        f"ACK sagemaker-controller {versions['ACK_SAGEMAKER_CONTROLLER_VERSION']}"
+    )

@@ -1,0 +1,124 @@
+"""A handle on the cluster the integration tests run against: the local stack (default), or an
+existing cluster with the ACK controller installed (SAGEMAKER_ACK_KFP_TEST_KUBECONFIG), where the
+tests that need the simulator's controls are skipped."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+
+from sagemaker_ack_kfp.stack.control_plane import ADMIN_USER, Stack, StackState
+
+GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"
+
+
+@dataclass
+class Cluster:
+    kubeconfig: Path
+    server: str
+    ca_file: str | None
+    stack: Stack | None  # None on an external cluster
+    state: StackState | None
+
+    # ----- what is available -------------------------------------------------------------
+    @property
+    def controller_running(self) -> bool:
+        return self.state is None or self.state.controller == "running"
+
+    @property
+    def controller_absent_reason(self) -> str:
+        return "" if self.state is None else self.state.controller
+
+    @property
+    def simulator_url(self) -> str | None:
+        return self.state.simulator_url if self.state else None
+
+    # ----- clients -----------------------------------------------------------------------
+    def admin(self) -> client.ApiClient:
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def kubeconfig_for_token(self, token: str, path: Path) -> Path:
+        data = yaml.safe_load(self.kubeconfig.read_text())
+        data["users"] = [{"name": "subject", "user": {"token": token}}]
+        data["contexts"] = [{"name": "subject", "context": {"cluster": data["clusters"][0]["name"], "user": "subject"}}]
+        data["current-context"] = "subject"
+        path.write_text(yaml.safe_dump(data))
+        path.chmod(0o600)
+        return path
+
+    def user_token(self, user: str) -> str:
+        assert self.state, "static test users exist only on the local stack"
+        return self.state.tokens[user]
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        core = client.CoreV1Api(self.admin())
+        try:
+            core.create_namespaced_service_account(namespace, {"metadata": {"name": name}})
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+        result = core.create_namespaced_service_account_token(name, namespace, {"spec": {"expirationSeconds": 3600}})
+        return str(result.status.token)
+
+    # ----- simulator ---------------------------------------------------------------------
+    def sim(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        assert self.simulator_url, "no simulator on an external cluster"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.simulator_url}{path}", data=data, method="POST" if data else "GET")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def sim_resources(self, kind: str, *, name_prefix: str = "") -> list[dict[str, Any]]:
+        listing = self.sim(f"/_sim/resources?kind={kind}")
+        items = listing.get(kind, []) if isinstance(listing, dict) else []
+        return [item for item in items if str(item.get("name", "")).startswith(name_prefix)]
+
+
+def _lock(path: Path) -> Any:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def connect() -> Cluster:
+    external = os.environ.get("SAGEMAKER_ACK_KFP_TEST_KUBECONFIG")
+    if external:
+        loaded = yaml.safe_load(Path(external).read_text())
+        cluster = loaded["clusters"][0]["cluster"]
+        return Cluster(Path(external), cluster["server"], cluster.get("certificate-authority"), None, None)
+    stack = Stack()
+    # pytest-xdist workers share one stack: the first starts it, the others reuse it.
+    with _lock(stack.layout.root.parent / ".stack.lock"):
+        state = stack.running() or stack.up(require_controller=False)
+    return Cluster(stack.layout.kubeconfig, state.server, str(stack.layout.pki / "ca.crt"), stack, state)
+
+
+def unique_namespace(prefix: str) -> str:
+    slug = "".join(ch if ch.isalnum() else "-" for ch in prefix.lower())[:40].strip("-")
+    return f"{slug}-{uuid.uuid4().hex[:6]}"
+
+
+def wait_for(predicate: Any, *, timeout: float, interval: float = 0.5, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+__all__ = ["ADMIN_USER", "GROUP", "VERSION", "Cluster", "connect", "unique_namespace", "wait_for"]
