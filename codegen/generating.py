@@ -138,9 +138,7 @@ class Drift:
 def compare(files: Mapping[str, str], root: Path) -> Drift:
     """How the tree at `root` differs from `files` (byte for byte, after UTF-8 encoding)."""
     present = existing_files(root)
-    differing = sorted(
-        p for p in files if p in present and (root / p).read_bytes() != files[p].encode("utf-8")
-    )
+    differing = sorted(p for p in files if p in present and (root / p).read_bytes() != files[p].encode("utf-8"))
     return Drift(
         differing=differing,
         missing=sorted(set(files) - present),

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-KFP_TYPES: Final[frozenset[str]] = frozenset(
-    {"String", "Integer", "Float", "Bool", "JsonObject", "JsonArray"}
-)
+KFP_TYPES: Final[frozenset[str]] = frozenset({"String", "Integer", "Float", "Bool", "JsonObject", "JsonArray"})
 
 _BY_SCHEMA_TYPE: Final[Mapping[str, str]] = {
     "object": "JsonObject",

@@ -41,8 +41,7 @@ def check_keys(
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {', '.join(repr(k) for k in unknown)}"
-            f" (allowed: {', '.join(sorted(allowed))})"
+            f"{where}: unknown key {', '.join(repr(k) for k in unknown)} (allowed: {', '.join(sorted(allowed))})"
         )
     missing = sorted(key for key in required if key not in data)
     if missing:

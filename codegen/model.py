@@ -92,8 +92,7 @@ def build_model(crd: CrdInfo, overlay: Overlay) -> ComponentModel:
     where = str(overlay.path)
     if crd.kind != overlay.kind or crd.plural != overlay.plural:
         raise ConfigError(
-            f"{where}: kind/plural {overlay.kind}/{overlay.plural} do not match the CRD's "
-            f"{crd.kind}/{crd.plural}"
+            f"{where}: kind/plural {overlay.kind}/{overlay.plural} do not match the CRD's {crd.kind}/{crd.plural}"
         )
     if overlay.name_field not in crd.spec_properties:
         raise ConfigError(f"{where}: name_field {overlay.name_field!r} is not a spec field of {crd.kind}")

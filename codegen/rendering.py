@@ -83,9 +83,7 @@ def component_document(model: ComponentModel, config: GeneratorConfig) -> dict[s
         "name": component_name(model),
         "description": model.overlay.description,
         "inputs": [_input_spec(item) for item in model.inputs],
-        "outputs": [
-            {"name": o.name, "type": o.type, "description": o.description} for o in model.outputs
-        ],
+        "outputs": [{"name": o.name, "type": o.type, "description": o.description} for o in model.outputs],
         "implementation": {
             "container": {
                 "image": config.image_ref,
@@ -169,14 +167,16 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 
 def _nested_field_example(model: ComponentModel) -> str:
     """E.g. `resource_config={"instanceCount": ...}`: a JSON input with the first of its nested fields."""
+    properties = model.crd.spec_properties
     candidates = [
-        i for i in model.spec_inputs if i.type == "JsonObject" and model.crd.spec_properties[i.field].get("properties")
+        (i.optional, i.name, next(iter(properties[i.field]["properties"])))
+        for i in model.spec_inputs
+        if i.type == "JsonObject" and i.field is not None and properties[i.field].get("properties")
     ]
     if not candidates:
         raise TemplateError(f"{model.kind}: no JSON object input to show in the README")
-    chosen = min(candidates, key=lambda i: i.optional)
-    first = next(iter(model.crd.spec_properties[chosen.field]["properties"]))
-    return f'{chosen.name}={{"{first}": ...}}'
+    _, name, first = min(candidates)
+    return f'{name}={{"{first}": ...}}'
 
 
 def render_kind_readme(model: ComponentModel, config: GeneratorConfig, provenance: Provenance) -> str:

@@ -32,16 +32,25 @@ COMMON_RUNTIME_INPUTS: Final[tuple[PortSpec, ...]] = (
         name="timeout_seconds",
         type="Integer",
         description=(
-            "How long, in seconds, the step waits for the resource to reach a final state "
-            "before it fails. Not set: the component's default."
+            "How long, in seconds, the step waits for the resource to reach a final state. "
+            "When it elapses, a job is stopped and the step fails (exit code 4). Not set: no limit."
         ),
     ),
     PortSpec(
         name="recoverable_grace_seconds",
         type="Integer",
         description=(
-            "How long, in seconds, a persistent ACK.Recoverable condition on the resource is "
-            "tolerated before the step fails. Not set: the component's default."
+            "How long, in seconds, a persistent ACK.Recoverable condition (the controller retrying "
+            "an error such as a ValidationException) is tolerated before the step fails with its "
+            "message. Not set: 300."
+        ),
+    ),
+    PortSpec(
+        name="no_controller_seconds",
+        type="Integer",
+        description=(
+            "How long, in seconds, the step waits for the ACK controller to write any status on "
+            "the resource before it fails, saying that no controller is acting on it. Not set: 120."
         ),
     ),
 )

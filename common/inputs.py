@@ -203,9 +203,9 @@ def parse_inputs(kind_info: KindInfo, raw: Mapping[str, str]) -> ParsedInputs:
         else:
             problems.append(Problem(name, _unknown_input_message(name, [*by_name, *runtime_by_name])))
 
-    for item in kind_info.runtime_inputs:
-        if item.name not in runtime and item.default is not None:
-            runtime[item.name] = parse_value(item.default, item.type)
+    for runtime_input in kind_info.runtime_inputs:
+        if runtime_input.name not in runtime and runtime_input.default is not None:
+            runtime[runtime_input.name] = parse_value(runtime_input.default, runtime_input.type)
 
     ordered_fields = [item.field for item in kind_info.inputs if item.field in spec]
     return ParsedInputs(

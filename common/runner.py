@@ -36,8 +36,8 @@ from sagemaker_ack_kfp.progress import Progress, console_links
 from sagemaker_ack_kfp.redacting import Redactor
 from sagemaker_ack_kfp.validating import coerce_integers, format_problems, validate_spec
 
+# ACK's per-resource region; without it the controller uses its own default region.
 REGION_ANNOTATION = "services.k8s.aws/region"
-DEFAULT_REGION = "us-east-1"
 # A watch window when no deadline is due: long, so requests per step stay flat in job length.
 MAX_WINDOW_SECONDS = 1800.0
 
@@ -81,7 +81,9 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str]) -> dict[str, Any]:
 def render(
     kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity
 ) -> dict[str, Any]:
-    annotations = {SPEC_HASH_ANNOTATION: spec_hash(spec), REGION_ANNOTATION: region}
+    annotations = {SPEC_HASH_ANNOTATION: spec_hash(spec)}
+    if region:
+        annotations[REGION_ANNOTATION] = region
     if identity.task:
         annotations[TASK_ANNOTATION] = identity.task
     return {
@@ -112,7 +114,7 @@ class Step:
         spec = prepare_spec(kind, request.raw_inputs)
         self.redactor.learn(spec)
         namespace = request.namespace or self.kube.default_namespace()
-        region = request.region or DEFAULT_REGION
+        region = request.region
         identity = identities.resolve(run_id_arg=request.run_id_arg, namespace=namespace, read_pod=self.kube.read_pod)
         if not spec.get(kind.name_field):
             spec[kind.name_field] = generated_name(prefix=self.rules.name_prefix, identity=identity, spec=spec)
@@ -127,18 +129,17 @@ class Step:
             with cancellable():
                 obj, created = create_or_reattach(self.kube, self.ref, body)
                 verb = "created" if created else "reattached to the existing"
-                self.progress.say(f"{verb} {self.ref.describe()} (region {region})")
-                for link in console_links(self.rules, name=name, region=region):
-                    self.progress.say(link)
-                final = self._wait(started)
+                self.progress.say(f"{verb} {self.ref.describe()}" + (f" in region {region}" if region else ""))
+                final = self._wait(started, name=name, region=region)
         except (Cancelled, TimedOut):
             self._stop()
             raise
         return self.rules.outputs(final)
 
-    def _wait(self, started: float) -> dict[str, Any]:
+    def _wait(self, started: float, *, name: str, region: str) -> dict[str, Any]:
         assert self.ref is not None
         request, rules = self.request, self.rules
+        links_shown = False
         acted = False
         recoverable_since: float | None = None
         recoverable_message = ""
@@ -161,6 +162,12 @@ class Step:
         for obj in follow(self.kube, self.ref, window=window, on_reconnect=self.progress.say):
             now = time.monotonic()
             if obj is not None:
+                # The region is known once the controller has recorded it (or the user gave it).
+                region = region or ((obj.get("status") or {}).get("ackResourceMetadata") or {}).get("region", "")
+                if region and not links_shown:
+                    links_shown = True
+                    for link in console_links(rules, name=name, region=region):
+                        self.progress.say(link)
                 self.progress.update(obj, rules)
                 acted = acted or controller_has_acted(obj)
                 verdict = judge(obj, rules)

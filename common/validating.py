@@ -50,7 +50,7 @@ def _is_json_integer(_checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-_StrictValidator = validators.extend(
+_StrictValidator: type[Draft7Validator] = validators.extend(  # type: ignore[no-untyped-call]
     Draft7Validator,
     type_checker=Draft7Validator.TYPE_CHECKER.redefine("integer", _is_json_integer),
 )
@@ -91,7 +91,8 @@ def _subschemas(schema: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
 @cache
 def _validator(kind_info: KindInfo) -> Draft7Validator:
     """The closed-schema validator of a kind, built once per process."""
-    return _StrictValidator(closed_schema(kind_info.spec_schema))
+    validator = _StrictValidator(closed_schema(kind_info.spec_schema))
+    return validator
 
 
 # --- integer coercion -----------------------------------------------------------------
@@ -125,9 +126,7 @@ def coerce_integers(schema: Mapping[str, Any], value: Any) -> Any:
 # --- validation -----------------------------------------------------------------------
 
 
-def validate_spec(
-    kind_info: KindInfo, spec: Mapping[str, Any], *, skip_inputs: Collection[str] = ()
-) -> list[Problem]:
+def validate_spec(kind_info: KindInfo, spec: Mapping[str, Any], *, skip_inputs: Collection[str] = ()) -> list[Problem]:
     """Every way `spec` breaks the kind's (closed) schema; empty when it is valid.
 
     `skip_inputs` names inputs already reported as unparsable (ParsedInputs.failed_inputs),
@@ -143,8 +142,10 @@ def validate_spec(
 
 def _problems_of(kind_info: KindInfo, error: ValidationError) -> list[Problem]:
     parts = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    expected: Any = error.validator_value
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted((error.schema.get("properties") or {}).keys())
+        allowed = sorted((schema.get("properties") or {}).keys())
         return [
             _problem(kind_info, [*parts, key], _unknown_field_message(str(key), allowed))
             for key in error.instance
@@ -154,7 +155,7 @@ def _problems_of(kind_info: KindInfo, error: ValidationError) -> list[Problem]:
         top = not parts
         return [
             _problem(kind_info, [*parts, key], "required input missing" if top else "required field missing")
-            for key in error.validator_value
+            for key in expected
             if key not in error.instance
         ]
     return [_problem(kind_info, parts, _message(error))]
@@ -247,7 +248,8 @@ _BOUNDS: Final[Mapping[str, str]] = {
 
 
 def _message(error: ValidationError) -> str:
-    validator, expected, value = error.validator, error.validator_value, error.instance
+    validator, value = error.validator, error.instance
+    expected: Any = error.validator_value
     if validator == "type":
         return _type_message(expected, value)
     if validator == "enum":

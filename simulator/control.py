@@ -35,7 +35,7 @@ def _health(state: SimulatorState, query: dict[str, list[str]], payload: Any) ->
 
 
 def _resources(state: SimulatorState, query: dict[str, list[str]], payload: Any) -> Reply:
-    kind = (query.get("kind") or [None])[0]
+    kind = query["kind"][0] if query.get("kind") else None
     if kind is not None and kind not in BY_KIND:
         return 400, {"error": f"unknown kind {kind!r}; known: {sorted(BY_KIND)}"}
     with state.lock:

@@ -145,7 +145,8 @@ def _image(call: Call, model_name: str | None) -> str | None:
     if model is None:
         return None
     container = model.spec.get("PrimaryContainer") or (model.spec.get("Containers") or [{}])[0]
-    return container.get("Image")
+    image = container.get("Image")
+    return str(image) if image else None
 
 
 def _resolved(image: str) -> str:

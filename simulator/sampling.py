@@ -48,11 +48,11 @@ def tuned_hyperparameters(ranges: Mapping[str, Any], *seed: object) -> dict[str,
     rng = random.Random(_seed(*seed))
     picked: dict[str, str] = {}
     for r in ranges.get("IntegerParameterRanges") or []:
-        low, high = int(r["MinValue"]), int(r["MaxValue"])
-        picked[r["Name"]] = str(round(_between(rng, low, high, r.get("ScalingType"))))
+        value = _between(rng, int(r["MinValue"]), int(r["MaxValue"]), r.get("ScalingType"))
+        picked[r["Name"]] = str(round(value))
     for r in ranges.get("ContinuousParameterRanges") or []:
-        low, high = float(r["MinValue"]), float(r["MaxValue"])
-        picked[r["Name"]] = f"{_between(rng, low, high, r.get('ScalingType')):.6g}"
+        value = _between(rng, float(r["MinValue"]), float(r["MaxValue"]), r.get("ScalingType"))
+        picked[r["Name"]] = f"{value:.6g}"
     for r in ranges.get("CategoricalParameterRanges") or []:
         if r.get("Values"):
             picked[r["Name"]] = str(rng.choice(r["Values"]))

@@ -47,12 +47,6 @@ class Timeline:
                     merged[key] = value
         return merged
 
-    def first_reached(self, status: str, now: float) -> Step | None:
-        return next((s for s in self.reached(now) if s.status == status), None)
-
     def replace_future(self, now: float, steps: list[Step]) -> None:
         """Drop the steps not yet reached and append new ones (stop, update, delete)."""
         self.steps = self.reached(now) + steps
-
-    def ends_at(self) -> float:
-        return self.steps[-1].at

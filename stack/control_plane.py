@@ -93,7 +93,16 @@ class Stack:
         return state if self._apiserver_ready(state) else None
 
     # ----- up ----------------------------------------------------------------------------
-    def up(self, *, require_controller: bool = True, phase_seconds: float = 1.0) -> StackState:
+    def up(
+        self,
+        *,
+        require_controller: bool = True,
+        phase_seconds: float = 1.0,
+        with_controller: bool = True,
+        install_crds: bool = True,
+    ) -> StackState:
+        """Start every piece (or reuse a healthy stack). `with_controller=False` and
+        `install_crds=False` make the partial stacks that tests of those failures need."""
         existing = self.running()
         if existing:
             _say(f"already up (API server {existing.server}, controller: {existing.controller}); reusing it")
@@ -125,10 +134,14 @@ class Stack:
         try:
             self._start_etcd(state)
             self._start_apiserver(state)
-            bootstrap.install_release(self.layout.kubeconfig, release)
-            _say(f"applied {len(release.crd_files)} CRDs; all Established")
+            if install_crds:
+                bootstrap.install_release(self.layout.kubeconfig, release)
+                _say(f"applied {len(release.crd_files)} CRDs; all Established")
             self._start_simulator(state)
-            self._start_controller(state, release, required=require_controller)
+            if with_controller and install_crds:
+                self._start_controller(state, release, required=require_controller)
+            else:
+                state.controller = "not started (partial stack)"
         except StartFailed:
             self._save_state(state)
             raise

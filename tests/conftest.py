@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from tests.support.cluster import Cluster, connect, unique_namespace
+from tests.support.cluster import Cluster, PrivateStacks, connect, unique_namespace
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +38,12 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     name = unique_namespace(request.node.name)
     client.CoreV1Api(cluster.admin()).create_namespace({"metadata": {"name": name}})
     yield name
+
+
+@pytest.fixture(scope="module")
+def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStacks]:
+    """Extra stacks of the test's own (for restarts, a missing controller, missing CRDs),
+    so disruptive tests never disturb the shared one."""
+    stacks = PrivateStacks(tmp_path_factory)
+    yield stacks
+    stacks.down_all()

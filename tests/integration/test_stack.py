@@ -3,6 +3,7 @@ controller drives TrainingJobs through the simulator."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_user_without_rolebinding_is_forbidden(cluster: Cluster, namespace: str,
     with pytest.raises(client.ApiException) as raised:
         api.create_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", training_job("denied", namespace))
     assert raised.value.status == 403
-    assert 'User "alice" cannot create resource "trainingjobs"' in raised.value.body
+    assert 'User "alice" cannot create resource "trainingjobs"' in json.loads(raised.value.body)["message"]
 
 
 def test_crds_show_acks_printer_columns(cluster: Cluster, namespace: str) -> None:

@@ -105,6 +105,30 @@ def connect() -> Cluster:
     return Cluster(stack.layout.kubeconfig, state.server, str(stack.layout.pki / "ca.crt"), stack, state)
 
 
+class PrivateStacks:
+    def __init__(self, tmp_path_factory: Any) -> None:
+        self._factory = tmp_path_factory
+        self._stacks: list[Stack] = []
+
+    def start(self, *, with_controller: bool = True, install_crds: bool = True) -> Cluster:
+        from sagemaker_ack_kfp.stack.layout import StackLayout
+
+        stack = Stack(StackLayout(Path(self._factory.mktemp("stack"))))
+        self._stacks.append(stack)
+        state = stack.up(require_controller=False, with_controller=with_controller, install_crds=install_crds)
+        return Cluster(stack.layout.kubeconfig, state.server, str(stack.layout.pki / "ca.crt"), stack, state)
+
+    def down_all(self) -> None:
+        for stack in self._stacks:
+            stack.down(quiet=True)
+
+
+def create_namespace(cluster: Cluster, prefix: str) -> str:
+    name = unique_namespace(prefix)
+    client.CoreV1Api(cluster.admin()).create_namespace({"metadata": {"name": name}})
+    return name
+
+
 def unique_namespace(prefix: str) -> str:
     slug = "".join(ch if ch.isalnum() else "-" for ch in prefix.lower())[:40].strip("-")
     return f"{slug}-{uuid.uuid4().hex[:6]}"

@@ -73,6 +73,7 @@ class ComponentStep:
         assert not unknown, f"test passes inputs the component does not have: {unknown}"
         self.arguments = arguments
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.argv, self.output_paths = resolve_args(self.spec, arguments, workdir / "outputs", run_id)
         self.argv[0:1] = [sys.executable] if self.argv[0] == "python3" else self.argv[0:1]
         self.env = {

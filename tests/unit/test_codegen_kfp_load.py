@@ -61,7 +61,10 @@ COMPILE_EVERY_COMPONENT = textwrap.dedent(
 def _venv_pythons() -> dict[str, Path]:
     proc = subprocess.run(
         ["bash", str(REPO_ROOT / "hack" / "kfp-venvs.sh")],
-        capture_output=True, text=True, timeout=900, check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.fail(f"hack/kfp-venvs.sh failed:\n{proc.stderr[-3000:]}")
@@ -79,7 +82,10 @@ def _compile_all(python: Path, out: Path) -> dict[str, dict[str, Any]]:
     script.write_text(COMPILE_EVERY_COMPONENT)
     proc = subprocess.run(
         [str(python), str(script), str(COMPONENTS), str(out)],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-5000:]
     compiled = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -135,9 +141,7 @@ def test_kfp_1_8_argo_workflow_passes_only_given_inputs(kfp1_workflows: dict[str
             assert json.loads(value) == {"probe": 1}
     for output in info["outputs"]:
         assert _pair_after(args, f"--output-{output['name']}") == f"/tmp/outputs/{output['name']}/data"
-    assert args[args.index(IDENTITY_ARGS[0]) : args.index(IDENTITY_ARGS[0]) + len(IDENTITY_ARGS)] == list(
-        IDENTITY_ARGS
-    )
+    assert args[args.index(IDENTITY_ARGS[0]) : args.index(IDENTITY_ARGS[0]) + len(IDENTITY_ARGS)] == list(IDENTITY_ARGS)
 
 
 _IR_TYPES = {
@@ -179,12 +183,14 @@ def test_kfp_2_ir_keeps_optional_inputs_behind_if_present(kfp2_pipelines: dict[s
             assert _pair_after(args, f"--{name}") == placeholder
             assert "isOptional" not in parameters[name]
         assert parameters[name]["parameterType"] == _IR_TYPES[item["type"]]
-    assert set(guarded) | {i["name"] for i in all_inputs if i["name"] not in guarded} == {i["name"] for i in all_inputs}
+    assert set(guarded) == {i["name"] for i in all_inputs} - {n for n in _given(info) if n != "region"}
     for output in info["outputs"]:
         assert _pair_after(args, f"--output-{output['name']}") == (
             f"{{{{$.outputs.parameters['{output['name']}'].output_file}}}}"
         )
-        assert component["outputDefinitions"]["parameters"][output["name"]]["parameterType"] == _IR_TYPES[output["type"]]
+        assert (
+            component["outputDefinitions"]["parameters"][output["name"]]["parameterType"] == _IR_TYPES[output["type"]]
+        )
 
 
 def _readme_example(kind: str, sdk_heading: str) -> str:
@@ -203,7 +209,11 @@ def test_readme_examples_compile(venv_pythons: dict[str, Path], tmp_path: Path, 
         (workdir / "pipeline.yaml").unlink(missing_ok=True)
         proc = subprocess.run(
             [str(venv_pythons[venv]), "-c", _readme_example(kind, heading)],
-            cwd=workdir, capture_output=True, text=True, timeout=300, check=False,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert proc.returncode == 0, f"{kind} README example ({venv}):\n{proc.stderr[-3000:]}"
         compiled = yaml.safe_load((workdir / "pipeline.yaml").read_text())

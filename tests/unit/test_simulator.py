@@ -784,10 +784,10 @@ def test_throttle_next_tag_throttles_following_calls(sim: SimulatorServer, sm: A
 
 
 def test_sdk_retries_through_throttling(sim: SimulatorServer) -> None:
-    sm = client(sim, config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
-    sim_post(sim, "/_sim/throttle", {"count": 2})
+    sm = client(sim, config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    sim_post(sim, "/_sim/throttle", {"count": 1})
     assert error_of(sm.describe_model, ModelName="m")["Code"] == "ValidationException"
-    assert sim_get(sim, "/_sim/calls")["throttled"] == {"DescribeModel": 2}
+    assert sim_get(sim, "/_sim/calls")["throttled"] == {"DescribeModel": 1}
 
 
 def test_invalid_injection_values_are_rejected(sm: Any) -> None:
