@@ -49,8 +49,23 @@ class KindRules:
     console_fragment: str | None = None  # SageMaker console path, with {name}
     log_group: str | None = None  # CloudWatch log group of the job's logs
     outputs: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: {}
-    # Optional extra check on success (Endpoint: the new config is the one in service).
-    judge_extra: Callable[[dict[str, Any]], Verdict | None] | None = field(default=None)
+    # Kind-specific judgement that replaces the generic one when it returns a Verdict
+    # (Endpoint: the new config is the one in service).
+    judge_extra: Callable[[dict[str, Any], "Expectation"], Verdict | None] | None = field(default=None)
+    # What a step does when a different resource already holds the name: "refuse" (jobs,
+    # models: never touch it) or "update" (endpoints, schedules: roll out the new spec).
+    on_conflict: str = "refuse"
+    # Hosting kinds can be deleted on cancel only if the user asks (the `delete_on_cancel` input).
+    delete_on_cancel_switch: bool = False
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What this step asked for, so a judge can tell a stale status from the answer to it."""
+
+    spec: dict[str, Any]
+    updated: bool = False  # the step changed an existing resource's spec
+    updated_at: str = ""  # RFC 3339 time of that change, for kinds judged by condition times
 
 
 def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -63,9 +78,13 @@ def controller_has_acted(obj: dict[str, Any]) -> bool:
     return bool(status.get("conditions") or status.get("ackResourceMetadata"))
 
 
-def judge(obj: dict[str, Any], rules: KindRules) -> Verdict:
+def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None = None) -> Verdict:
     status = obj.get("status") or {}
     conds = conditions(obj)
+    if rules.judge_extra:
+        extra = rules.judge_extra(obj, expectation or Expectation(spec=obj.get("spec") or {}))
+        if extra is not None:
+            return extra
     terminal = conds.get(TERMINAL)
     if terminal and terminal.get("status") == "True":
         return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or terminal.get('reason') or ''}".strip())
@@ -74,23 +93,28 @@ def judge(obj: dict[str, Any], rules: KindRules) -> Verdict:
     if recoverable and recoverable.get("status") == "True":
         recoverable_message = str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
 
-    if rules.judge_extra:
-        extra = rules.judge_extra(obj)
-        if extra is not None:
-            return extra
     if rules.status_field:
         value = status.get(rules.status_field)
         if value in rules.success:
-            return Verdict(Phase.SUCCEEDED)
+            synced = conds.get(SYNCED) or {}
+            if not (expectation and expectation.updated) or (synced.get("status") == "True" and fresh(synced, expectation)):
+                return Verdict(Phase.SUCCEEDED)
         if value in rules.failure:
             reason = status.get("failureReason") or f"{rules.kind} ended {value}"
             return Verdict(Phase.FAILED, reason=f"{value}: {reason}" if status.get("failureReason") else reason)
     else:
         synced = conds.get(SYNCED)
         arn = (status.get("ackResourceMetadata") or {}).get("arn")
-        if synced and synced.get("status") == "True" and arn:
+        if synced and synced.get("status") == "True" and arn and fresh(synced, expectation):
             return Verdict(Phase.SUCCEEDED)
     return Verdict(Phase.WAITING, recoverable=recoverable_message)
+
+
+def fresh(condition: dict[str, Any], expectation: Expectation | None) -> bool:
+    """After an update, only a condition that changed since then answers it."""
+    if not expectation or not expectation.updated or not expectation.updated_at:
+        return True
+    return str(condition.get("lastTransitionTime") or "") >= expectation.updated_at
 
 
 def arn_of(obj: dict[str, Any]) -> str:

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress(redactor=redactor)
     try:
         request = parse_request(sys.argv[1:] if argv is None else argv)
-        run_step(request, kube=Kube.connect(), progress=progress, redactor=redactor)
+        run_step(request, connect=Kube.connect, progress=progress, redactor=redactor)
     except StepError as exc:
         print(f"error: {redactor.text(exc.message)}", file=sys.stderr, flush=True)
         return exc.exit_code

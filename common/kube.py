@@ -56,8 +56,19 @@ def _api_message(exc: ApiException) -> str:
     try:
         body = json.loads(exc.body or "{}")
         return str(body.get("message") or exc.reason)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         return str(exc.reason)
+
+
+def _details(exc: ApiException) -> dict[str, Any]:
+    """The `details` of the API server's Status body ({} for a bare "404 page not found")."""
+    import json
+
+    try:
+        details = json.loads(exc.body or "{}").get("details")
+    except (ValueError, TypeError, AttributeError):
+        return {}
+    return details if isinstance(details, dict) else {}
 
 
 def identity_hint() -> str:
@@ -221,12 +232,7 @@ class Kube:
 
     def _is_missing_object(self, exc: ApiException, ref: ResourceRef) -> bool:
         """A 404 means either 'no such object' or 'no such resource type' (CRD missing)."""
-        import json
-
-        try:
-            details = json.loads(exc.body or "{}").get("details", {})
-        except (ValueError, AttributeError):
-            details = {}
+        details = _details(exc)
         if details.get("name") == ref.name:
             return True
         return self.crd_installed(ref)
@@ -263,6 +269,12 @@ def translate(exc: ApiException, *, verb: str, ref: ResourceRef) -> Exception:
             f"permission denied: {identity_hint()} may not {verb} {ref.plural}.{ref.group} in namespace "
             f"'{ref.namespace}' ({message}). A cluster admin can grant exactly what the components need with "
             f"rbac/setup.sh --namespace {ref.namespace} --service-account <the pipeline's service account>"
+        )
+    if exc.status == 404 and verb != "get" and _details(exc).get("kind") == "namespaces":
+        # Creating in a namespace that does not exist: a 404 too, but not a missing CRD.
+        return ClusterError(
+            f"namespace '{ref.namespace}' does not exist in this cluster ({message}); set the step's "
+            f"namespace input to an existing namespace, or leave it empty to use the namespace the step runs in"
         )
     if exc.status == 404 and verb != "get":
         return CrdsMissing(

@@ -10,13 +10,14 @@ are never deleted unless the kind's overlay allows it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_ack_kfp import identity as identities
-from sagemaker_ack_kfp.applying import create_or_reattach
+from sagemaker_ack_kfp.applying import apply
 from sagemaker_ack_kfp.cancelling import cancellable, shielded
-from sagemaker_ack_kfp.completion import KindRules, Phase, controller_has_acted, judge
+from sagemaker_ack_kfp.completion import Expectation, KindRules, Phase, controller_has_acted, judge
 from sagemaker_ack_kfp.errors import Cancelled, InputError, NoController, ResourceFailed, StepError, TimedOut
 from sagemaker_ack_kfp.inputs import Problem, parse_inputs
 from sagemaker_ack_kfp.kinds import KindInfo, load_kind
@@ -100,9 +101,12 @@ def render(
 
 
 class Step:
-    def __init__(self, request: StepRequest, *, kube: Kube, progress: Progress, redactor: Redactor) -> None:
+    def __init__(
+        self, request: StepRequest, *, connect: Callable[[], Kube], progress: Progress, redactor: Redactor
+    ) -> None:
         self.request = request
-        self.kube = kube
+        self._connect = connect
+        self.kube: Kube
         self.progress = progress
         self.redactor = redactor
         self.kind = load_kind(request.kind)
@@ -113,6 +117,8 @@ class Step:
         request, kind = self.request, self.kind
         spec = prepare_spec(kind, request.raw_inputs)
         self.redactor.learn(spec)
+        # Only valid inputs get as far as the cluster (and its credentials).
+        self.kube = self._connect()
         namespace = request.namespace or self.kube.default_namespace()
         region = request.region
         identity = identities.resolve(run_id_arg=request.run_id_arg, namespace=namespace, read_pod=self.kube.read_pod)
@@ -127,16 +133,19 @@ class Step:
         started = time.monotonic()
         try:
             with cancellable():
-                obj, created = create_or_reattach(self.kube, self.ref, body)
-                verb = "created" if created else "reattached to the existing"
-                self.progress.say(f"{verb} {self.ref.describe()}" + (f" in region {region}" if region else ""))
-                final = self._wait(started, name=name, region=region)
+                applied = apply(self.kube, self.ref, body, update_on_conflict=self.rules.on_conflict == "update")
+                verb = {"created": "created", "reattached": "reattached to the existing", "updated": "updated the existing"}
+                self.progress.say(f"{verb[applied.outcome]} {self.ref.describe()}" + (f" in region {region}" if region else ""))
+                expectation = Expectation(
+                    spec=spec, updated=bool(applied.updated_at), updated_at=applied.updated_at
+                )
+                final = self._wait(started, name=name, region=region, expectation=expectation)
         except (Cancelled, TimedOut):
             self._stop()
             raise
         return self.rules.outputs(final)
 
-    def _wait(self, started: float, *, name: str, region: str) -> dict[str, Any]:
+    def _wait(self, started: float, *, name: str, region: str, expectation: Expectation) -> dict[str, Any]:
         assert self.ref is not None
         request, rules = self.request, self.rules
         links_shown = False
@@ -170,7 +179,7 @@ class Step:
                         self.progress.say(link)
                 self.progress.update(obj, rules)
                 acted = acted or controller_has_acted(obj)
-                verdict = judge(obj, rules)
+                verdict = judge(obj, rules, expectation)
                 if verdict.phase is Phase.SUCCEEDED:
                     return obj
                 if verdict.phase is Phase.FAILED:
@@ -195,22 +204,33 @@ class Step:
                 )
         raise AssertionError("follow() ended")  # pragma: no cover - follow never ends by itself
 
+    def _deletes_on_cancel(self) -> bool:
+        if self.rules.stop_on_cancel:
+            return True
+        if self.rules.delete_on_cancel_switch:
+            return str(self.request.switches.get("delete_on_cancel", "")).strip().lower() in ("true", "1")
+        return False
+
     def _stop(self) -> None:
         """Stop the job by deleting its custom resource (the controller calls Stop*)."""
-        if self.ref is None or not self.rules.stop_on_cancel:
+        if self.ref is None or not self._deletes_on_cancel():
             if self.ref is not None:
-                self.progress.say(f"leaving {self.ref.describe()} in place ({self.rules.kind} is not stopped on cancel)")
+                self.progress.say(
+                    f"leaving {self.ref.describe()} in place ({self.rules.kind} resources are not deleted on cancel"
+                    + (" unless delete_on_cancel is true)" if self.rules.delete_on_cancel_switch else ")")
+                )
             return
         with shielded():
             try:
                 if self.kube.delete(self.ref, give_up_after=20):
-                    self.progress.say(f"stopping: deleted {self.ref.describe()}; the controller stops the SageMaker job")
+                    what = "the controller stops the SageMaker job" if self.rules.stop_on_cancel else "as delete_on_cancel asked"
+                    self.progress.say(f"deleted {self.ref.describe()}; {what}")
             except StepError as exc:
                 self.progress.say(f"could not delete {self.ref.describe()} to stop the job: {exc.message}")
 
 
-def run_step(request: StepRequest, *, kube: Kube, progress: Progress, redactor: Redactor) -> None:
-    step = Step(request, kube=kube, progress=progress, redactor=redactor)
+def run_step(request: StepRequest, *, connect: Callable[[], Kube], progress: Progress, redactor: Redactor) -> None:
+    step = Step(request, connect=connect, progress=progress, redactor=redactor)
     outputs = step.run()
     write_outputs(outputs, request.output_paths)
     progress.say(f"{request.kind} done; outputs written: {', '.join(sorted(request.output_paths)) or 'none'}")

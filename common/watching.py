@@ -33,27 +33,48 @@ def follow(
     yield obj
     version = obj["metadata"]["resourceVersion"]
     delay = kube.retry.first_delay
+    # When the current outage began; None while the API server answers. Any answer (an event,
+    # a window that closed normally, a re-read) ends an outage, so a later one in a long, quiet
+    # wait is timed from its own start.
     failing_since: float | None = None
+
+    def answered() -> None:
+        nonlocal failing_since, delay
+        if failing_since is not None:
+            on_reconnect(f"watch resumed after {time.monotonic() - failing_since:.0f}s without the API server")
+        failing_since, delay = None, kube.retry.first_delay
+
     while True:
         seconds = max(1, int(window()))
+        opened, heard = time.monotonic(), False
         try:
             for event in kube.watch(ref, resource_version=version, timeout_seconds=seconds):
                 raw = event["raw_object"]
                 version = (raw.get("metadata") or {}).get("resourceVersion", version)
-                failing_since, delay = None, kube.retry.first_delay
+                heard = True
+                answered()
                 if event["type"] == "BOOKMARK":
                     continue
                 if event["type"] == "DELETED":
                     raise ResourceFailed(f"{ref.describe()} was deleted while the step was waiting for it")
                 yield raw
+            if heard or time.monotonic() - opened >= seconds / 2:
+                answered()
+            else:
+                # Closed long before its time with nothing said (a proxy, a server shutting down):
+                # back off instead of reopening it in a tight loop.
+                time.sleep(delay)
+                delay = min(delay * 2, kube.retry.max_delay)
             yield None
         except Gone:
             obj = _read(kube, ref)
             version = obj["metadata"]["resourceVersion"]
+            answered()
             yield obj
         except _CONNECTION_ERRORS as exc:
             now = time.monotonic()
-            failing_since = failing_since or now
+            if failing_since is None:
+                failing_since = now
             if now - failing_since > kube.retry.give_up_after:
                 raise ClusterError(
                     f"lost the Kubernetes API server for {now - failing_since:.0f}s while waiting for {ref.describe()}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import kinds
+from . import defaults, kinds
 from .calls import Body, Call, Handler, echo, new_resource, plain_timeline, stop_job, store
 from .resource import Resource
 
@@ -21,7 +21,7 @@ def create_transform(call: Call, body: Body) -> Body:
 
 def describe_transform(call: Call, body: Body) -> Body:
     job = call.get(TRANSFORM, body)
-    out = echo(job, call.now)
+    out = defaults.transform_job(echo(job, call.now))
     out["TransformJobStatus"] = job.status(call.now)
     return out
 

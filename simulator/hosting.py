@@ -9,7 +9,7 @@ FailureReason set, which is how SageMaker reports it and what the controller's
 
 from __future__ import annotations
 
-from . import kinds, sampling
+from . import defaults, kinds, sampling
 from .calls import Body, Call, Handler, echo, new_resource, store, ts
 from .errors import validation
 from .resource import Resource
@@ -28,7 +28,7 @@ def create_model(call: Call, body: Body) -> Body:
 
 
 def describe_model(call: Call, body: Body) -> Body:
-    return echo(call.get(MODEL, body), call.now, with_modified=False)
+    return defaults.model(echo(call.get(MODEL, body), call.now, with_modified=False))
 
 
 def delete_model(call: Call, body: Body) -> Body:
@@ -47,7 +47,7 @@ def create_config(call: Call, body: Body) -> Body:
 
 
 def describe_config(call: Call, body: Body) -> Body:
-    return echo(call.get(CONFIG, body), call.now, with_modified=False)
+    return defaults.endpoint_config(echo(call.get(CONFIG, body), call.now, with_modified=False))
 
 
 def delete_config(call: Call, body: Body) -> Body:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import kinds, sampling
+from . import defaults, kinds, sampling
 from .calls import Body, Call, Handler, echo, new_resource, require_status, stop_job, store, ts
 from .resource import Resource
 from .timeline import Step, Timeline
@@ -64,7 +64,7 @@ def describe(call: Call, body: Body) -> Body:
 def view(job: Resource, now: float) -> Body:
     assert job.timeline is not None
     current = job.timeline.current(now)
-    out = echo(job, now)
+    out = defaults.training_job(echo(job, now))
     out.update(TrainingJobStatus=current.status, SecondaryStatus=current.secondary,
                SecondaryStatusTransitions=_transitions(job, now))
     out.update(_rule_statuses(job, current.status, now))

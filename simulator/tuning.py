@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import injection, kinds, sampling, training
+from . import defaults, injection, kinds, sampling, training
 from .calls import Body, Call, Handler, echo, new_resource, require_status, stop_steps, store, ts
 from .errors import ApiError, validation
 from .resource import Resource
@@ -91,7 +91,7 @@ def _launch_child(call: Call, job: Resource, index: int, child: dict[str, Any]) 
 def describe(call: Call, body: Body) -> Body:
     job = call.get(INFO, body)
     views = [training.view(c, call.now) for c in _children(call, job)]
-    out = echo(job, call.now)
+    out = defaults.tuning_job(echo(job, call.now))
     out["HyperParameterTuningJobStatus"] = job.status(call.now)
     out["TrainingJobStatusCounters"] = _status_counters(views)
     out["ObjectiveStatusCounters"] = _objective_counters(views)

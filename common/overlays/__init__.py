@@ -6,9 +6,25 @@ Each module defines RULES; everything else about a kind comes from its generated
 from __future__ import annotations
 
 from sagemaker_ack_kfp.completion import KindRules
-from sagemaker_ack_kfp.overlays import hyperparameter_tuning_job, training_job
+from sagemaker_ack_kfp.overlays import batch, hosting, hyperparameter_tuning_job, monitoring, training_job
 
-_ALL: dict[str, KindRules] = {module.RULES.kind: module.RULES for module in (training_job, hyperparameter_tuning_job)}
+_ALL: dict[str, KindRules] = {
+    rules.kind: rules
+    for rules in (
+        training_job.RULES,
+        hyperparameter_tuning_job.RULES,
+        hosting.MODEL,
+        hosting.ENDPOINT_CONFIG,
+        hosting.ENDPOINT,
+        batch.TRANSFORM_JOB,
+        batch.PROCESSING_JOB,
+        monitoring.MONITORING_SCHEDULE,
+        monitoring.DATA_QUALITY,
+        monitoring.MODEL_BIAS,
+        monitoring.MODEL_EXPLAINABILITY,
+        monitoring.MODEL_QUALITY,
+    )
+}
 
 
 def rules_for(kind: str) -> KindRules:

@@ -102,7 +102,8 @@ class ComponentStep:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise AssertionError(f"the step exited ({proc.returncode}) before it could be terminated")
+                out, err = proc.communicate()
+                raise AssertionError(f"the step exited ({proc.returncode}) before it could be terminated:\n{out}\n{err}")
             if predicate():
                 proc.send_signal(signal.SIGTERM)
                 return

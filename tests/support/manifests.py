@@ -47,3 +47,92 @@ def training_job(name: str, namespace: str, **injections: str) -> dict[str, Any]
         "metadata": {"name": name, "namespace": namespace},
         "spec": training_spec(name, **injections),
     }
+
+
+# ----- hosting, batch, processing, monitoring: component arguments (snake_case inputs) -----
+
+MODEL_IMAGE = KMEANS_IMAGE
+
+
+def model_arguments(namespace: str, *, artifact: str = "s3://demo-bucket/mnist/output/job/output/model.tar.gz", **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "execution_role_arn": ROLE,
+        "primary_container": {"image": MODEL_IMAGE, "modelDataURL": artifact},
+        **extra,
+    }
+
+
+def endpoint_config_arguments(namespace: str, model_name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "production_variants": [
+            {"variantName": "main", "modelName": model_name, "initialInstanceCount": 1, "instanceType": "ml.m5.large"}
+        ],
+        **extra,
+    }
+
+
+def transform_arguments(namespace: str, model_name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "model_name": model_name,
+        "transform_input": {
+            "contentType": "text/csv",
+            "dataSource": {"s3DataSource": {"s3DataType": "S3Prefix", "s3URI": "s3://demo-bucket/mnist/batch-in"}},
+        },
+        "transform_output": {"s3OutputPath": "s3://demo-bucket/mnist/batch-out"},
+        "transform_resources": {"instanceCount": 1, "instanceType": "ml.m5.large"},
+        **extra,
+    }
+
+
+def processing_arguments(namespace: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "role_arn": ROLE,
+        "app_specification": {"imageURI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/preprocess:1"},
+        "processing_resources": {
+            "clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.large", "volumeSizeInGB": 10}
+        },
+        "processing_output_config": {
+            "outputs": [
+                {
+                    "outputName": "train",
+                    "s3Output": {"s3URI": "s3://demo-bucket/prep/train", "localPath": "/opt/ml/processing/train", "s3UploadMode": "EndOfJob"},
+                },
+                {
+                    "outputName": "test",
+                    "s3Output": {"s3URI": "s3://demo-bucket/prep/test", "localPath": "/opt/ml/processing/test", "s3UploadMode": "EndOfJob"},
+                },
+            ]
+        },
+        **extra,
+    }
+
+
+def tuning_arguments(namespace: str, **extra: Any) -> dict[str, Any]:
+    spec = training_spec("unused")
+    return {
+        "namespace": namespace,
+        "hyper_parameter_tuning_job_config": {
+            "strategy": "Bayesian",
+            "hyperParameterTuningJobObjective": {"type_": "Minimize", "metricName": "test:msd"},
+            "resourceLimits": {"maxNumberOfTrainingJobs": 3, "maxParallelTrainingJobs": 3},
+            "parameterRanges": {
+                "integerParameterRanges": [{"name": "mini_batch_size", "minValue": "100", "maxValue": "500"}],
+                "continuousParameterRanges": [],
+                "categoricalParameterRanges": [],
+            },
+        },
+        "training_job_definition": {
+            "algorithmSpecification": spec["algorithmSpecification"],
+            "roleARN": spec["roleARN"],
+            "staticHyperParameters": {"k": "10", "feature_dim": "784"},
+            "inputDataConfig": spec["inputDataConfig"],
+            "outputDataConfig": spec["outputDataConfig"],
+            "resourceConfig": spec["resourceConfig"],
+            "stoppingCondition": spec["stoppingCondition"],
+        },
+        **extra,
+    }

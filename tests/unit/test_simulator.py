@@ -26,7 +26,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sagemaker_ack_kfp.simulator import SimulatorConfig, SimulatorServer, running_simulator
+from sagemaker_ack_kfp.simulator import SimulatorConfig, SimulatorServer, kinds, running_simulator
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"
@@ -702,6 +702,121 @@ def test_processing_job_lifecycle_failure_and_stop(sm: Any, clock: ManualClock) 
     broken = sm.describe_processing_job(ProcessingJobName="broken")
     assert (broken["ProcessingJobStatus"], broken["FailureReason"]) == ("Failed", "ClientError: exit 1")
     assert sm.describe_processing_job(ProcessingJobName="halt")["ProcessingJobStatus"] == "Stopped"
+
+
+# Defaults the controller late-initializes ---------------------------------------------
+#
+# The ACK controller keeps a resource ACK.LateInitialized=False / ACK.ResourceSynced=False
+# until Describe reports every field in its manager.go incompleteLateInitialization, so
+# Describe must fill them with SageMaker's defaults when the Create request left them out.
+
+def test_training_job_describe_reports_sagemaker_defaults(sim: SimulatorServer, sm: Any) -> None:
+    request = training_request("defaults")
+    del request["ResourceConfig"]["InstanceCount"]
+    sm.create_training_job(**request)
+    job = sm.describe_training_job(TrainingJobName="defaults")
+    assert job["EnableInterContainerTrafficEncryption"] is False
+    assert job["EnableManagedSpotTraining"] is False
+    assert job["EnableNetworkIsolation"] is False
+    assert job["AlgorithmSpecification"]["EnableSageMakerMetricsTimeSeries"] is False
+    assert job["OutputDataConfig"] == {"S3OutputPath": "s3://bucket/output", "CompressionType": "GZIP", "KmsKeyId": ""}
+    assert job["ResourceConfig"]["InstanceCount"] == 1
+    # Only the Describe output carries them: the stored request is as sent.
+    stored = sim.state.find(kinds.TRAINING_JOB, "us-east-1", "defaults")
+    assert stored is not None and "KmsKeyId" not in stored.spec["OutputDataConfig"]
+    assert "EnableNetworkIsolation" not in stored.spec
+
+
+def test_training_job_describe_echoes_values_that_were_set(sm: Any) -> None:
+    request = training_request(
+        "explicit", EnableInterContainerTrafficEncryption=True, EnableManagedSpotTraining=True,
+        EnableNetworkIsolation=True, OutputDataConfig={
+            "S3OutputPath": "s3://bucket/output", "CompressionType": "NONE", "KmsKeyId": "alias/key"})
+    request["AlgorithmSpecification"]["EnableSageMakerMetricsTimeSeries"] = True
+    request["ResourceConfig"]["InstanceCount"] = 3
+    sm.create_training_job(**request)
+    job = sm.describe_training_job(TrainingJobName="explicit")
+    assert (job["EnableInterContainerTrafficEncryption"], job["EnableManagedSpotTraining"],
+            job["EnableNetworkIsolation"]) == (True, True, True)
+    assert job["AlgorithmSpecification"]["EnableSageMakerMetricsTimeSeries"] is True
+    assert job["OutputDataConfig"] == request["OutputDataConfig"]
+    assert job["ResourceConfig"]["InstanceCount"] == 3
+
+
+def test_training_job_with_instance_groups_reports_an_instance_count(sm: Any) -> None:
+    groups = [{"InstanceGroupName": "g1", "InstanceType": "ml.m5.large", "InstanceCount": 2}]
+    sm.create_training_job(**training_request("hetero", ResourceConfig={"InstanceGroups": groups, "VolumeSizeInGB": 5}))
+    job = sm.describe_training_job(TrainingJobName="hetero")
+    assert job["ResourceConfig"] == {"InstanceGroups": groups, "VolumeSizeInGB": 5, "InstanceCount": 0}
+
+
+def test_tuning_job_describe_reports_sagemaker_defaults(sm: Any, clock: ManualClock) -> None:
+    request = tuning_request("hpo-defaults", total=1, parallel=1)
+    del request["TrainingJobDefinition"]["ResourceConfig"]["InstanceCount"]
+    sm.create_hyper_parameter_tuning_job(**request)
+    definition = sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="hpo-defaults")["TrainingJobDefinition"]
+    assert definition["EnableInterContainerTrafficEncryption"] is False
+    assert definition["EnableManagedSpotTraining"] is False
+    assert definition["EnableNetworkIsolation"] is False
+    assert definition["ResourceConfig"]["InstanceCount"] == 1
+    # A built-in algorithm's metric definitions: one per metric its jobs report, the objective included.
+    metrics = definition["AlgorithmSpecification"]["MetricDefinitions"]
+    assert [m["Name"] for m in metrics] == ["train:loss", "validation:auc"]
+    assert re.search(metrics[1]["Regex"], "[3]#011train-auc:0.91#011validation-auc:0.875").group(1) == "0.875"
+    # The children still report what they reported before.
+    clock.advance(5.0)
+    child = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="hpo-defaults")["TrainingJobSummaries"][0]["TrainingJobName"]
+    job = sm.describe_training_job(TrainingJobName=child)
+    assert "MetricDefinitions" not in job["AlgorithmSpecification"]
+    assert {m["MetricName"] for m in job["FinalMetricDataList"]} == {"train:loss", "validation:auc"}
+
+
+def test_tuning_job_describe_keeps_declared_metrics_and_fills_listed_definitions(sm: Any) -> None:
+    declared = [{"Name": "validation:auc", "Regex": "auc=(.*)"}]
+    request = tuning_request("hpo-declared", total=1, parallel=1)
+    request["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"] = declared
+    request["TrainingJobDefinition"]["EnableNetworkIsolation"] = True
+    sm.create_hyper_parameter_tuning_job(**request)
+    definition = sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="hpo-declared")["TrainingJobDefinition"]
+    assert definition["AlgorithmSpecification"]["MetricDefinitions"] == declared
+    assert definition["EnableNetworkIsolation"] is True
+
+    listed = tuning_request("hpo-listed", total=1, parallel=1)
+    single = listed.pop("TrainingJobDefinition")
+    single.update(DefinitionName="d1", TuningObjective={"Type": "Minimize", "MetricName": "validation:rmse"},
+                  HyperParameterRanges=listed["HyperParameterTuningJobConfig"].pop("ParameterRanges"))
+    sm.create_hyper_parameter_tuning_job(**listed, TrainingJobDefinitions=[single])
+    described = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo-listed")
+    [definition] = described["TrainingJobDefinitions"]
+    assert definition["EnableManagedSpotTraining"] is False
+    assert "validation:rmse" in [m["Name"] for m in definition["AlgorithmSpecification"]["MetricDefinitions"]]
+
+
+def test_model_and_endpoint_config_report_network_isolation(sm: Any) -> None:
+    create_model(sm)
+    sm.create_model(ModelName="isolated", ExecutionRoleArn=ROLE, EnableNetworkIsolation=True,
+                    PrimaryContainer={"Image": IMAGE})
+    create_config(sm, "cfg-plain")
+    create_config(sm, "cfg-isolated", EnableNetworkIsolation=True)
+    assert sm.describe_model(ModelName="model-a")["EnableNetworkIsolation"] is False
+    assert sm.describe_model(ModelName="isolated")["EnableNetworkIsolation"] is True
+    assert sm.describe_endpoint_config(EndpointConfigName="cfg-plain")["EnableNetworkIsolation"] is False
+    assert sm.describe_endpoint_config(EndpointConfigName="cfg-isolated")["EnableNetworkIsolation"] is True
+
+
+def test_transform_job_reports_input_defaults(sm: Any) -> None:
+    create_model(sm)
+    sm.create_transform_job(**transform_request("plain"))
+    request = transform_request("split")
+    request["TransformInput"].update(SplitType="Line", CompressionType="Gzip")
+    sm.create_transform_job(**request)
+    plain = sm.describe_transform_job(TransformJobName="plain")["TransformInput"]
+    assert (plain["CompressionType"], plain["SplitType"]) == ("None", "None")
+    split = sm.describe_transform_job(TransformJobName="split")["TransformInput"]
+    assert (split["CompressionType"], split["SplitType"]) == ("Gzip", "Line")
 
 
 # Monitoring -------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Least-privilege RBAC for pipeline service accounts (see rbac/README.md)."""

@@ -1,0 +1,100 @@
+"""Train k-means on MNIST, then serve it twice: batch predictions over an S3 prefix and a live
+endpoint. Five SageMaker resources, each created by one step (see README.md):
+
+    TrainingJob -> Model -+-> TransformJob
+                          +-> EndpointConfig -> Endpoint
+"""
+
+from kfp import dsl
+
+from kfp_compat import component, never_cache
+
+TrainingJob = component("TrainingJob")
+Model = component("Model")
+TransformJob = component("TransformJob")
+EndpointConfig = component("EndpointConfig")
+Endpoint = component("Endpoint")
+
+# SageMaker's built-in k-means algorithm in us-east-1; other regions use another registry account.
+KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+INSTANCE_TYPE = "ml.m5.large"
+
+
+@dsl.pipeline(
+    name="sagemaker-mnist-kmeans",
+    description="Train k-means on MNIST with SageMaker, run a batch transform and deploy an endpoint.",
+)
+def mnist_kmeans(
+    role_arn: str,
+    bucket: str,
+    region: str = "us-east-1",
+    image: str = KMEANS_IMAGE,
+    k: int = 10,
+    feature_dim: int = 784,
+    no_controller_seconds: int = 120,
+):
+    data = f"s3://{bucket}/mnist-kmeans"
+    common = {"region": region, "no_controller_seconds": no_controller_seconds}
+
+    train = TrainingJob(
+        role_arn=role_arn,
+        algorithm_specification={"trainingImage": image, "trainingInputMode": "File"},
+        # SageMaker hyperparameters are strings; the numbers are rendered into them.
+        hyper_parameters={"k": k, "feature_dim": feature_dim},
+        input_data_config=[
+            {
+                "channelName": "train",
+                "dataSource": {
+                    "s3DataSource": {
+                        "s3DataType": "S3Prefix",
+                        "s3URI": f"{data}/train/",
+                        "s3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+        ],
+        output_data_config={"s3OutputPath": f"{data}/models/"},
+        resource_config={"instanceCount": 1, "instanceType": INSTANCE_TYPE, "volumeSizeInGB": 10},
+        stopping_condition={"maxRuntimeInSeconds": 3600},
+        **common,
+    )
+
+    # The built-in algorithm's image also serves its models.
+    model = Model(
+        execution_role_arn=role_arn,
+        primary_container={"image": image, "modelDataURL": train.outputs["model_artifact_url"]},
+        **common,
+    )
+
+    transform = TransformJob(
+        model_name=model.outputs["model_name"],
+        transform_input={
+            "dataSource": {"s3DataSource": {"s3DataType": "S3Prefix", "s3URI": f"{data}/batch-input/"}},
+            "contentType": "text/csv",
+            "splitType": "Line",
+        },
+        transform_output={"s3OutputPath": f"{data}/batch-output/", "assembleWith": "Line"},
+        transform_resources={"instanceCount": 1, "instanceType": INSTANCE_TYPE},
+        **common,
+    )
+
+    endpoint_config = EndpointConfig(
+        production_variants=[
+            {
+                "variantName": "all-traffic",
+                "modelName": model.outputs["model_name"],
+                "initialInstanceCount": 1,
+                "instanceType": INSTANCE_TYPE,
+                "initialVariantWeight": 1.0,
+            }
+        ],
+        **common,
+    )
+
+    endpoint = Endpoint(endpoint_config_name=endpoint_config.outputs["endpoint_config_name"], **common)
+
+    for task in (train, model, transform, endpoint_config, endpoint):
+        never_cache(task)
+
+
+PIPELINE = mnist_kmeans
