@@ -57,5 +57,11 @@ test-integration: stack-up
 test: stack-up ## unit and integration tests against the local stack
 	$(call run_pytest,tests -q -n $(PYTEST_WORKERS) --dist loadfile)
 
+demo: stack-up ## the mnist k-means sample pipeline end to end on the local stack
+	@bash hack/demo.sh
+
+bench: venv binaries ## benchmark a step's overhead against a 30-second-poll baseline
+	$(PY) -m benchmarks.run
+
 clean: stack-down
 	rm -rf .stack $(VENV)

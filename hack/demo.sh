@@ -122,15 +122,17 @@ for step in report["steps"]:
 EOF
 fi
 echo
-echo "  \$ kubectl get trainingjobs,models,transformjobs,endpointconfigs,endpoints -n $namespace"
-"$KUBECTL" get trainingjobs,models,transformjobs,endpointconfigs,endpoints -n "$namespace" 2>&1 | sed 's/^/  /'
+# "endpoints" alone means the core v1 Endpoints; the SageMaker kind needs its group.
+kinds="trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
+echo "  \$ kubectl get $kinds -n $namespace"
+"$KUBECTL" get "$kinds" -n "$namespace" 2>&1 | sed 's/^/  /'
 
 cat <<EOF
 
 Look around (after \`source $stack_dir/env\`):
-  \$KUBECTL get trainingjobs,models,transformjobs,endpointconfigs,endpoints -n $namespace
-  \$KUBECTL get trainingjobs -n $namespace -o yaml                 # spec and the controller's status
-  \$KUBECTL get all-sagemaker -A 2>/dev/null || \$KUBECTL api-resources --api-group=sagemaker.services.k8s.aws
+  \$KUBECTL get $kinds -n $namespace
+  \$KUBECTL get trainingjobs -n $namespace -o yaml   # the spec each step wrote, the controller's status
+  \$KUBECTL api-resources --api-group=sagemaker.services.k8s.aws   # every SageMaker kind
   $PY -m sagemaker_ack_kfp.simulator list --url \$SAGEMAKER_SIMULATOR_URL   # what "SageMaker" holds
   ls $workdir                                      # compiled pipeline, report.json, step outputs
   $PY -m sagemaker_ack_kfp.localrun $compiled --param role_arn=$role_arn --param bucket=$bucket --namespace $namespace
