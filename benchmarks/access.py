@@ -1,6 +1,7 @@
 """The benchmark's namespace and one service account per step, as a KFP step pod would have:
-the account may do exactly what a TrainingJob step needs, and because every step has its own
-account, the audit log attributes each API request to exactly one step."""
+every account is bound to the project's own Role (rbac/, what `rbac/setup.sh` grants a
+pipeline), and because every step has its own account, the audit log attributes each API
+request to exactly one step."""
 
 from __future__ import annotations
 
@@ -10,34 +11,23 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from benchmarks.observer import GROUP, PLURAL
-
-ROLE = "bench-step"
+from sagemaker_ack_kfp.rbac.manifests import ROLE_NAME, role_rules
 
 
 def create_namespace(api_client: client.ApiClient, prefix: str = "bench") -> str:
-    """A fresh namespace where every service account may manage TrainingJobs."""
+    """A fresh namespace whose service accounts all hold the project's Role."""
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
     rbac = client.RbacAuthorizationV1Api(api_client)
     rbac.create_namespaced_role(
         name,
-        {
-            "metadata": {"name": ROLE},
-            "rules": [
-                {
-                    "apiGroups": [GROUP],
-                    "resources": [PLURAL],
-                    "verbs": ["get", "list", "watch", "create", "patch", "delete"],
-                }
-            ],
-        },
+        {"metadata": {"name": ROLE_NAME}, "rules": role_rules()},
     )
     rbac.create_namespaced_role_binding(
         name,
         {
-            "metadata": {"name": ROLE},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE},
+            "metadata": {"name": ROLE_NAME},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE_NAME},
             "subjects": [
                 {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": f"system:serviceaccounts:{name}"}
             ],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -62,3 +64,46 @@ def describe() -> dict[str, Any]:
             "kubernetes_python_client": metadata.version("kubernetes"),
         },
     }
+
+
+def _busy_seconds() -> float:
+    """CPU time the whole machine spent busy since boot (all cores), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    """CPU time of this process and of every child it has reaped (steps, and the stack once down)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class CpuMeter:
+    """How much CPU other processes used while the benchmark ran: the machine is shared, and
+    a busy neighbour slows the steps down. Read `other()` after the stack is down (and reaped)."""
+
+    def __init__(self) -> None:
+        self.loadavg_at_start = _loadavg()
+        self._busy, self._own, self._wall = _busy_seconds(), _own_seconds(), time.monotonic()
+
+    def other(self) -> dict[str, Any]:
+        wall = time.monotonic() - self._wall
+        other = max(0.0, (_busy_seconds() - self._busy) - (_own_seconds() - self._own))
+        capacity = wall * (os.cpu_count() or 1)
+        return {
+            "loadavg_at_start": self.loadavg_at_start,
+            "other_processes_cpu_seconds": round(other, 1),
+            "other_processes_share": round(other / capacity, 3) if capacity else 0.0,
+        }
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return []

@@ -28,6 +28,7 @@ class StepFigures:
     overhead_seconds: float | None = None
     detection_seconds: float | None = None  # Completed seen by the watch -> process exit
     startup_output_seconds: float | None = None
+    output_to_created_seconds: float | None = None  # first line of output -> ADDED: the API side of start-up
     startup_request_seconds: float | None = None
     job_seconds: float | None = None  # ADDED -> terminal, both seen by the watch
     requests: int | None = None
@@ -64,6 +65,8 @@ def step_figures(
         figures.overhead_start_seconds = round(sighting.added - run.started, 3)
         figures.overhead_end_seconds = round(run.exited - sighting.terminal, 3)
         figures.overhead_seconds = round(figures.overhead_start_seconds + figures.overhead_end_seconds, 3)
+        if run.first_output is not None:
+            figures.output_to_created_seconds = round(sighting.added - run.first_output, 3)
         figures.job_seconds = round(sighting.terminal - sighting.added, 3)
         if sighting.terminal_status == "Completed":
             figures.detection_seconds = figures.overhead_end_seconds
@@ -86,7 +89,7 @@ def _typical_calls(figures: list[StepFigures]) -> dict[str, int]:
 
 _TIMINGS = (
     "overhead_seconds", "overhead_start_seconds", "overhead_end_seconds", "detection_seconds",
-    "startup_output_seconds", "startup_request_seconds",
+    "startup_output_seconds", "startup_request_seconds", "output_to_created_seconds",
 )
 
 

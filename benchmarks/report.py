@@ -102,6 +102,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         ("peak RSS p50 / max (MB)", _pair(m, "ours", "max_rss_mb", "p50", "max", 1), _pair(m, "baseline", "max_rss_mb", "p50", "max", 1), "<= 100 MB", verdict["rss"]),
         ("start-up: to first output p50 / p95 (s)", _pair(m, "ours", "startup_output_seconds"), _pair(m, "baseline", "startup_output_seconds"), "", ""),
         ("start-up: to first API request p50 / p95 (s)", _pair(m, "ours", "startup_request_seconds"), _pair(m, "baseline", "startup_request_seconds"), "", ""),
+        ("first output -> CR created p50 / p95 (s)", _pair(m, "ours", "output_to_created_seconds"), _pair(m, "baseline", "output_to_created_seconds"), "", ""),
         ("CPU time per step p50 / p95 (s)", _pair(m, "ours", "cpu_seconds"), _pair(m, "baseline", "cpu_seconds"), "", ""),
         (
             f"{_num(concurrent.get('steps'))} steps at once: succeeded",
@@ -109,6 +110,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         ),
         ("  overhead p50 / p95 (s)", _pair(m, "concurrent", "overhead_seconds"), "", "p95 <= 5 s", verdict["concurrent"]),
         ("  start -> CR created p50 / p95 (s)", _pair(m, "concurrent", "overhead_start_seconds"), "", "", ""),
+        ("  start -> first output p50 / p95 (s)", _pair(m, "concurrent", "startup_output_seconds"), "", "", ""),
+        ("  first output -> CR created p50 / p95 (s)", _pair(m, "concurrent", "output_to_created_seconds"), "", "", ""),
         ("  completion detection p50 / p95 (s)", _pair(m, "concurrent", "detection_seconds"), "", "", ""),
     ]
 
@@ -129,12 +132,39 @@ def context_line(results: dict[str, Any]) -> str:
     return (
         f"{results.get('date', '')}: {machine.get('cores')} cores, {_num(machine.get('memory_mb', 0) / 1024, 1)} GB, "
         f"kube-apiserver {versions.get('kubernetes')}, ACK sagemaker-controller {versions.get('ack_sagemaker_controller')}, "
-        f"commit {head}; {results.get('duration_seconds', 0):.0f} s in all."
+        f"commit {head}; {results.get('duration_seconds', 0):.0f} s in all"
+        f"{_neighbours(results.get('machine_load') or {})}."
     )
 
 
+def _neighbours(load: dict[str, Any]) -> str:
+    share = load.get("other_processes_share")
+    if not isinstance(share, (int, float)):
+        return ""
+    return f"; other processes used {share:.0%} of the machine's CPU meanwhile"
+
+
+def details(results: dict[str, Any]) -> list[str]:
+    """What lies behind the request counts, and anything that went wrong."""
+    m: Metrics = results["metrics"]
+    lines = []
+    for flavour in ("ours", "baseline"):
+        for length in ("short", "long"):
+            calls = _get(m, flavour, f"requests_by_call_{length}")
+            if isinstance(calls, dict) and calls:
+                listed = ", ".join(f"{count} {call}" for call, count in calls.items())
+                lines.append(f"- requests of a typical {flavour} step, {length} job: {listed}")
+    interruptions = (results.get("config") or {}).get("watch_interruptions") or []
+    if interruptions:
+        lines.append(f"- the benchmark's watch reconnected {len(interruptions)} time(s); steps running then were not timed")
+    for failure in results.get("failures") or []:
+        lines.append(f"- failed: {failure['flavour']} {failure['scenario']} {failure['name']}: {failure['problem']}")
+    return lines
+
+
 def readme_section(results: dict[str, Any], results_file: str) -> str:
-    return f"{README_BEGIN}\n{context_line(results)} Raw figures: `{results_file}`.\n\n{markdown(results)}\n{README_END}"
+    body = "\n".join([markdown(results), "", *details(results)])
+    return f"{README_BEGIN}\n{context_line(results)} Raw figures: `{results_file}`.\n\n{body}\n{README_END}"
 
 
 def replace_section(text: str, section: str) -> str:

@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {missing}", file=sys.stderr)
         return EXIT_NO_CONTROLLER
     signal.signal(signal.SIGTERM, _terminate)
+    meter = environment.CpuMeter()
     with tempfile.TemporaryDirectory(prefix="sagemaker-ack-kfp-bench-") as tmp:
         session = Session(args.keep.resolve() if args.keep else Path(tmp), args)
         try:
@@ -221,12 +222,12 @@ def main(argv: list[str] | None = None) -> int:
             session.kill_leftovers()
             _say("stopping the private stack")
             session.stack.down(quiet=True)
+    results["machine_load"] = meter.other()
     path = _write(results, args)
     print()
     print(report.context_line(results))
     print(report.markdown(results))
-    for failure in results["failures"]:
-        print(f"failed: {failure['flavour']} {failure['scenario']} {failure['name']}: {failure['problem']}")
+    print("\n".join(report.details(results)))
     _say(f"results: {path}")
     return 0 if not results["failures"] else 1
 

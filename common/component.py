@@ -10,6 +10,7 @@ runner; every failure leaves as a one-line reason and a documented exit code, ne
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
@@ -28,6 +29,10 @@ EXIT_INTERNAL = 70
 
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse echoes the unrecognized arguments' values, which may be secrets: name the options only.
+        if message.startswith("unrecognized arguments:"):
+            options = [token for token in message.split(":", 1)[1].split() if token.startswith("--")]
+            message = f"unrecognized arguments: {' '.join(options) or '(values without an option)'} (values not shown)"
         raise InputError(f"bad arguments: {message}")
 
 
@@ -51,6 +56,8 @@ def _number(name: str, raw: str | None, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise InputError(f"input '{name}': expected a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"input '{name}': expected a finite number of seconds, got {raw!r}")
     if value < 0:
         raise InputError(f"input '{name}': must not be negative, got {raw}")
     return value

@@ -149,6 +149,12 @@ def _parse_json(raw: str, expected: type[dict[str, Any]] | type[list[Any]]) -> A
         raise InvalidValue(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except _DuplicateKey as exc:
         raise InvalidValue(f"not valid JSON: duplicate key '{exc.args[0]}'") from None
+    except InvalidValue:
+        raise
+    except RecursionError:
+        raise InvalidValue("not valid JSON for this input: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise InvalidValue(f"not valid JSON for this input: {str(exc).split(';')[0]}") from None
     if not isinstance(value, expected):
         wanted = "a JSON object" if expected is dict else "a JSON array"
         raise InvalidValue(f"expected {wanted}, got {json_type_name(value)}")

@@ -4,6 +4,7 @@ free text (a failure reason or API message that echoes it)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,6 +23,17 @@ class Redactor:
     def learn(self, value: Any) -> None:
         """Remember every value under a sensitive key of an input, so text can be scrubbed of it."""
         self.structure(value)
+
+    def learn_raw_inputs(self, raw_inputs: dict[str, str]) -> None:
+        """An input named like a secret holder (`environment`, ...) is a secret as a whole, even
+        when it is not valid JSON and so cannot be masked value by value."""
+        for name, raw in raw_inputs.items():
+            if _SENSITIVE_KEY.search(name.replace("_", "")) and raw and len(raw) >= 3:
+                self._secrets.add(raw)
+                try:
+                    self.structure({name: json.loads(raw)})
+                except (ValueError, RecursionError):
+                    pass
 
     def structure(self, value: Any) -> Any:
         if isinstance(value, dict):

@@ -57,9 +57,16 @@ class StepRequest:
     switches: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str]) -> dict[str, Any]:
-    """Inputs -> a validated spec; raises InputError listing every problem. No cluster access."""
+def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redactor | None = None) -> dict[str, Any]:
+    """Inputs -> a validated spec; raises InputError listing every problem. No cluster access.
+
+    The redactor learns the secrets among the inputs before any problem is reported, so an error
+    about a bad environment value cannot echo it."""
+    if redactor is not None:
+        redactor.learn_raw_inputs(raw_inputs)
     parsed = parse_inputs(kind, raw_inputs)
+    if redactor is not None:
+        redactor.learn(parsed.spec)
     spec = coerce_integers(kind.spec_schema, parsed.spec)
     # The name may be generated later from the step's identity; validate the rest now.
     probe = {**spec, kind.name_field: spec.get(kind.name_field) or "placeholder-name"}
@@ -115,8 +122,7 @@ class Step:
 
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
-        spec = prepare_spec(kind, request.raw_inputs)
-        self.redactor.learn(spec)
+        spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor)
         # Only valid inputs get as far as the cluster (and its credentials).
         self.kube = self._connect()
         namespace = request.namespace or self.kube.default_namespace()

@@ -38,7 +38,7 @@ if ! "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
   exit 1
 fi
 
-namespace="demo-$(date +%m%d-%H%M%S)"
+namespace="demo-$(date +%m%d-%H%M%S)-$RANDOM"
 workdir="$stack_dir/demo/$namespace"
 mkdir -p "$workdir"
 compiled="$workdir/mnist_kmeans.yaml"
@@ -65,7 +65,7 @@ if [[ "$controller" != "running" ]]; then
     "" \
     "The stack was started without it: the controller's Go module" \
     "(github.com/aws-controllers-k8s/sagemaker-controller) is refused by this machine's Go" \
-    "module proxy, so it could not be built (README.md, \"Known limits\")." \
+    "module proxy, so it could not be built (README.md, \"Known limit, read this first\")." \
     "Nothing turns the custom resources into SageMaker calls, so the pipeline CANNOT succeed." \
     "" \
     "The demo runs it anyway, with no_controller_seconds=5: the first step creates its" \
@@ -76,23 +76,27 @@ fi
 
 # ----- 1. compile ------------------------------------------------------------------------------
 say "1/3 compiling samples/mnist_kmeans with KFP SDK 1.8"
-if [[ ! -f "$cache/venvs/kfp-1.8.22/.requirements-stamp" ]]; then
+# hack/kfp-venvs.sh reuses the cached virtualenv, or creates it (pip install kfp==1.8.22) when it is
+# missing or its pinned requirements changed: a minute or two, with a heartbeat meanwhile.
+if [[ ! -x "$cache/venvs/kfp-1.8.22/bin/python" ]]; then
   echo "    first run: creating the KFP SDK 1.8.22 virtualenv in $cache/venvs (a minute or two)"
-  venv_log="$workdir/kfp-venv.log"
-  bash "$repo/hack/kfp-venvs.sh" kfp-1.8.22 >"$workdir/kfp-venvs.out" 2>"$venv_log" &
-  pid=$! elapsed=0
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1; elapsed=$((elapsed + 1))
-    if ((elapsed % 15 == 0)); then echo "    ... still installing kfp 1.8.22 (${elapsed}s)"; fi
-  done
-  if ! wait "$pid"; then
-    echo "error: creating the KFP SDK 1.8 virtualenv failed; its log:" >&2
-    tail -n 30 "$venv_log" >&2
-    exit 1
-  fi
-  echo "    done ($(tail -n 1 "$venv_log"))"
 fi
-kfp_python="$(bash "$repo/hack/kfp-venvs.sh" kfp-1.8.22 2>/dev/null | sed -n 's/^kfp-1.8.22=//p')"
+venv_log="$workdir/kfp-venvs.log"
+bash "$repo/hack/kfp-venvs.sh" kfp-1.8.22 >"$workdir/kfp-venvs.out" 2>"$venv_log" &
+pid=$! elapsed=0
+while kill -0 "$pid" 2>/dev/null; do
+  sleep 1; elapsed=$((elapsed + 1))
+  if ((elapsed % 15 == 0)); then echo "    ... still installing kfp 1.8.22 (${elapsed}s, log: $venv_log)"; fi
+done
+if ! wait "$pid"; then
+  echo "error: creating the KFP SDK 1.8 virtualenv failed; the end of its log:" >&2
+  tail -n 30 "$venv_log" >&2
+  exit 1
+fi
+if [[ -s "$venv_log" ]]; then
+  echo "    $(tail -n 1 "$venv_log") installed"
+fi
+kfp_python="$(sed -n 's/^kfp-1.8.22=//p' "$workdir/kfp-venvs.out")"
 "$kfp_python" "$repo/samples/compile.py" mnist_kmeans -o "$compiled" | sed 's/^/    /'
 
 # ----- 2. run ----------------------------------------------------------------------------------
@@ -116,8 +120,8 @@ for step in report["steps"]:
     if step["reason"]:
         print(f"    reason: {step['reason']}")
     for name, value in sorted(step["outputs"].items()):
-        if value.startswith("{"):
-            value = json.dumps(json.loads(value), indent=2).replace("\n", "\n" + " " * (8 + len(name)))
+        if len(value) > 160:  # a resource's whole status: the report has it in full
+            value = value[:150] + f"... ({len(value)} characters, in full in {sys.argv[1]})"
         print(f"    {name} = {value}")
 EOF
 fi
@@ -142,7 +146,7 @@ EOF
 
 if [[ "$controller" != "running" ]]; then
   banner "The run failed as expected: the stack has no ACK controller (ACK_CONTROLLER=$controller)." \
-    "See README.md, \"Known limits\". Nothing else is wrong with your setup."
+    "See README.md, \"Known limit, read this first\". Nothing else is wrong with your setup."
   exit 1
 fi
 if [[ $status -ne 0 ]]; then

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def substitute(text: str, lookup: Any, *, where: str) -> str:
+def substitute(text: str, lookup: Callable[[str], str | None], *, where: str) -> str:
     """Replace every Argo `{{variable}}` in text; lookup(name) returns the value or None."""
 
     def replace(match: re.Match[str]) -> str:

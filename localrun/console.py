@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from itertools import pairwise
 from typing import Any, TextIO
 
 from sagemaker_ack_kfp.redacting import MASK, Redactor
@@ -33,7 +34,7 @@ class Console:
 
     def learn_argv(self, argv: list[str]) -> None:
         """Remember the secrets in a step's `--name value` pairs (JSON values are walked)."""
-        for flag, value in zip(argv, argv[1:]):
+        for flag, value in pairwise(argv):
             if flag.startswith("--"):
                 parsed = _json_value(value)
                 self.learn({flag.lstrip("-"): value if parsed is None else parsed})

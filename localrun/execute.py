@@ -87,6 +87,7 @@ class Executor:
         self._processes: dict[str, subprocess.Popen[str]] = {}
         self._invocations: dict[str, Invocation] = {}
         self._lock = threading.Lock()
+        self._stop_signal: int | None = None  # set once the run is interrupted
 
     # ----- the schedule ------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -180,6 +181,9 @@ class Executor:
             return
         with self._lock:
             self._processes[name] = process
+            late = self._stop_signal  # interrupted while this step was starting
+        if late is not None:
+            process.send_signal(late)
         tail: deque[str] = deque(maxlen=30)
         assert process.stdout is not None and process.stderr is not None
         err = threading.Thread(target=self._pump, args=(name, process.stderr, tail), daemon=True)
@@ -218,6 +222,7 @@ class Executor:
 
     def _signal_all(self, signum: int) -> None:
         with self._lock:
+            self._stop_signal = signum
             processes = list(self._processes.values())
         for process in processes:
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,7 +29,7 @@ def source_kubeconfig() -> Path:
     return Path(paths[0]) if paths else Path.home() / ".kube" / "config"
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -38,7 +39,7 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _current_context(data: dict, path: Path) -> dict:
+def _current_context(data: dict[str, Any], path: Path) -> dict[str, Any]:
     name = data.get("current-context")
     for entry in data.get("contexts") or []:
         if entry.get("name") == name:

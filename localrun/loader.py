@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -11,7 +12,7 @@ from sagemaker_ack_kfp.localrun import argo, ir
 from sagemaker_ack_kfp.localrun.plan import PipelineError, Plan
 
 
-def load_document(path: Path) -> dict:
+def load_document(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as exc:

@@ -44,16 +44,24 @@ def new_run_id() -> str:
     return str(uuid.uuid4())
 
 
-def component(cluster: Cluster, workdir: Path, arguments: dict[str, Any], *, run_id: str, task: str = "train") -> ComponentStep:
-    return ComponentStep("TrainingJob", arguments, kubeconfig=cluster.kubeconfig, workdir=workdir, run_id=run_id, task=task)
+def component(
+    cluster: Cluster, workdir: Path, arguments: dict[str, Any], *, run_id: str, task: str = "train"
+) -> ComponentStep:
+    return ComponentStep(
+        "TrainingJob", arguments, kubeconfig=cluster.kubeconfig, workdir=workdir, run_id=run_id, task=task
+    )
 
 
 class Running:
     """A started step whose stdout and stderr are collected as they arrive."""
 
+    # Steps a failed test left running; the faults conftest stops them after each test.
+    started: list["Running"] = []
+
     def __init__(self, step: ComponentStep) -> None:
         self.step = step
         self.proc = step.start()
+        Running.started.append(self)
         self._out: list[str] = []
         self._err: list[str] = []
         self._changed = threading.Condition()
@@ -104,14 +112,20 @@ class Running:
         self.proc.wait()
 
     def finish(self, timeout: float = 300) -> StepResult:
-        self.proc.wait(timeout=timeout)
+        try:
+            self.proc.wait(timeout=timeout)
+        except Exception:
+            self.kill()
+            raise
         for reader in self._readers:
             reader.join(timeout=10)
         outputs = {name: path.read_text() for name, path in self.step.output_paths.items() if path.exists()}
         return StepResult(self.proc.returncode, "".join(self._out), "".join(self._err), outputs)
 
 
-def start(cluster: Cluster, workdir: Path, arguments: dict[str, Any], *, run_id: str = "", task: str = "train") -> Running:
+def start(
+    cluster: Cluster, workdir: Path, arguments: dict[str, Any], *, run_id: str = "", task: str = "train"
+) -> Running:
     return Running(component(cluster, workdir, arguments, run_id=run_id or new_run_id(), task=task))
 
 

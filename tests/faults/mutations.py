@@ -59,7 +59,9 @@ def matches(value: Any, schema_type: str) -> bool:
     """Whether the step accepts `value` where the schema says `schema_type` (integral floats are
     accepted as integers: KFP 2.x sends every JSON number as a float)."""
     if schema_type == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, float):
+            return value.is_integer()
+        return isinstance(value, int) and not isinstance(value, bool)
     if schema_type == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     expected = {"string": str, "boolean": bool, "object": dict, "array": list}.get(schema_type)
@@ -88,7 +90,7 @@ def schema_paths() -> list[tuple[Path, dict[str, Any]]]:
     found = []
     for top, sub in KIND.spec_schema["properties"].items():
         if top in _JSON_INPUTS:
-            found.extend((path, schema) for path, schema in _paths(sub, (top,), 5) if isinstance(schema.get("type"), str))
+            found.extend((path, s) for path, s in _paths(sub, (top,), 5) if isinstance(s.get("type"), str))
     return found
 
 
@@ -97,26 +99,26 @@ OBJECT_PATHS = [(path, schema) for path, schema in TYPED_PATHS if schema.get("pr
 
 
 def put(spec: dict[str, Any], path: Path, value: Any) -> None:
-    """Set `value` at `path`, creating the objects and one-element arrays on the way."""
+    """Set `value` at `path`, creating (or replacing with) the objects and one-element arrays the
+    path goes through, so mutations of overlapping paths compose."""
     node: Any = spec
     for step, following in zip(path, path[1:]):
-        empty: Any = [] if isinstance(following, int) else {}
-        if isinstance(step, int):
-            if not node:
-                node.append(empty)
-            node = node[step]
-        else:
-            if not isinstance(node.get(step), (dict, list)):
-                node[step] = empty
-            node = node[step]
+        node = _child(node, step, [] if isinstance(following, int) else {})
     last = path[-1]
-    if isinstance(last, int):
-        if node:
-            node[last] = value
-        else:
-            node.append(value)
+    if isinstance(last, int) and not node:
+        node.append(value)
     else:
         node[last] = value
+
+
+def _child(node: Any, step: str | int, empty: dict[str, Any] | list[Any]) -> Any:
+    """`node[step]` as a container of `empty`'s type (node is already the right container for step)."""
+    if isinstance(step, int) and not node:
+        node.append(empty)
+    child = node[step] if isinstance(step, int) else node.get(step)
+    if type(child) is not type(empty):
+        node[step] = child = empty
+    return child
 
 
 # ----- cases -------------------------------------------------------------------------------------
@@ -289,7 +291,9 @@ def unknown_input(draw: st.DrawFn) -> Mutation:
     return apply
 
 
-ANY_MUTATION = st.one_of(wrong_type(), unknown_field(), deleted_required(), wrong_json(), bad_bool(), bad_name(), unknown_input())
+ANY_MUTATION = st.one_of(
+    wrong_type(), unknown_field(), deleted_required(), wrong_json(), bad_bool(), bad_name(), unknown_input()
+)
 
 
 @st.composite

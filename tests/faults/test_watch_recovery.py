@@ -86,7 +86,8 @@ def test_outages_hours_apart_are_timed_separately(monkeypatch: pytest.MonkeyPatc
 
 
 def test_one_long_outage_gives_up_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ClusterError, match=r"lost the Kubernetes API server for \d+s while waiting for TrainingJob ns/job"):
+    reason = r"lost the Kubernetes API server for \d+s while waiting for TrainingJob ns/job"
+    with pytest.raises(ClusterError, match=reason):
         _follow_until_done(monkeypatch, [refused] * 40, [])
 
 

@@ -77,7 +77,7 @@ class Compiled:
     doc: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path) -> "Compiled":
+    def load(cls, path: Path) -> Compiled:
         doc = next(yaml.safe_load_all(path.read_text()))
         return cls("argo" if doc.get("kind") == "Workflow" else "ir", doc)
 
@@ -129,8 +129,8 @@ class Compiled:
         """Input `name` of `task` is, or embeds, pipeline parameter `param`."""
         text = self.argument(task, name)
         if self.form == "argo":
-            return "{{inputs.parameters.%s}}" % param in text and {"name": param, "value": "{{inputs.parameters.%s}}" % param} in \
-                self._dag()[task]["arguments"]["parameters"]
+            placeholder = f"{{{{inputs.parameters.{param}}}}}"
+            return placeholder in text and {"name": param, "value": placeholder} in self._dag()[task]["arguments"]["parameters"]
         inputs = self.doc["root"]["dag"]["tasks"][task]["inputs"]["parameters"]
         direct = inputs[name] == {"componentInputParameter": param}
         channel = f"pipelinechannel--{param}"
@@ -146,7 +146,7 @@ class Compiled:
             producer_template = self._templates()[self._dag()[producer]["template"]]
             produced = {p["name"]: p["valueFrom"]["path"] for p in producer_template["outputs"].get("parameters", [])}
             passed = {"name": argo_name, "value": f"{{{{tasks.{producer}.outputs.parameters.{argo_name}}}}}"}
-            return ("{{inputs.parameters.%s}}" % argo_name in text and passed in self._dag()[task]["arguments"]["parameters"]
+            return (f"{{{{inputs.parameters.{argo_name}}}}}" in text and passed in self._dag()[task]["arguments"]["parameters"]
                     and produced.get(argo_name) == f"/tmp/outputs/{output}/data")
         inputs = self.doc["root"]["dag"]["tasks"][task]["inputs"]["parameters"]
         direct = inputs[name] == {"taskOutputParameter": reference}

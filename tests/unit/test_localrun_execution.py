@@ -5,6 +5,10 @@ identity every step gets, redaction, exit codes and the report."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +20,16 @@ from sagemaker_ack_kfp.localrun.__main__ import main
 # One step program for every test: it writes --message to the --out file (if given), can wait
 # for another step's marker file, prints its identity and exits with --exit.
 STEP = r"""
-import os, pathlib, sys, time
+import os, pathlib, signal, sys, time
 a = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+if "--until-terminated" in a:
+    def stop(*_):
+        print("error: terminated by the runner", file=sys.stderr, flush=True)
+        sys.exit(143)
+    signal.signal(signal.SIGTERM, stop)
+    pathlib.Path(a["--until-terminated"]).write_text("started")
+    time.sleep(120)
+    sys.exit(0)
 print("identity", os.environ["SAGEMAKER_ACK_KFP_RUN_ID"], os.environ["SAGEMAKER_ACK_KFP_TASK"], a.get("--run", ""))
 if "--echo" in a:
     print("echo", a["--echo"])
@@ -203,3 +215,29 @@ def test_ir_pipeline_runs_with_typed_values(tmp_path: Path, capsys: pytest.Captu
         '[use] echo {"volumeSizeInGB": 5.0, "note": "size=7"}' in out
     assert json.loads(steps_of(report)["make"]["outputs"]["config"]) == {"volumeSizeInGB": 5.0, "note": "size=7"}
     assert report["form"] == "KFP SDK 2.x pipeline IR"
+
+
+def test_terminating_the_runner_stops_the_running_steps(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    doc = argo_pipeline(
+        {"long": {"args": ["--until-terminated", str(started)]}, "after": {"args": ["--echo", "x"], "after": ["long"]}}, {}
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    report = tmp_path / "report.json"
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "sagemaker_ack_kfp.localrun", str(path), "--report", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert runner.poll() is None and time.monotonic() < deadline, "the long step never started"
+        time.sleep(0.05)
+    runner.terminate()  # SIGTERM, as when a CI job is cancelled
+    out, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 130, out
+    assert "interrupted: stopping 1 running step(s)" in out
+    assert "[long] error: terminated by the runner" in out  # the step got SIGTERM and could clean up
+    steps = steps_of(json.loads(report.read_text()))
+    assert steps["long"]["status"] == "Failed" and steps["long"]["exit_code"] == 143
+    assert steps["after"]["status"] == "Not run"

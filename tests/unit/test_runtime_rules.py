@@ -1,0 +1,175 @@
+"""The runtime's pure rules: identity, names, redaction, completion verdicts, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagemaker_ack_kfp.completion import Expectation, Phase, judge
+from sagemaker_ack_kfp.identity import StepIdentity, resolve, task_from_node_name
+from sagemaker_ack_kfp.naming import SAGEMAKER_NAME, generated_name, labels_for
+from sagemaker_ack_kfp.outputs import serialize, write_outputs
+from sagemaker_ack_kfp.overlays import rules_for
+from sagemaker_ack_kfp.overlays.hosting import LAST_UPDATE_ANNOTATION
+from sagemaker_ack_kfp.redacting import MASK, Redactor
+
+# ----- identity ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("node_name", "task"),
+    [
+        ("my-pipeline-x7k2p.train-model(0)", "my-pipeline-x7k2p.train-model"),
+        ("my-pipeline-x7k2p.train-model(12)", "my-pipeline-x7k2p.train-model"),
+        ("run.for-loop(1:a).train(0)", "run.for-loop(1:a).train"),
+        ("run.train", "run.train"),
+    ],
+)
+def test_retry_suffix_is_removed_from_the_node_name(node_name: str, task: str) -> None:
+    assert task_from_node_name(node_name) == task
+
+
+def test_unsubstituted_placeholder_is_not_a_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SAGEMAKER_ACK_KFP_RUN_ID", raising=False)
+    monkeypatch.delenv("SAGEMAKER_ACK_KFP_TASK", raising=False)
+    identity = resolve(run_id_arg="{{workflow.uid}}", namespace="ns", read_pod=None)
+    assert identity.run_id == "" and not identity.known
+
+
+def test_local_runner_environment_gives_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGEMAKER_ACK_KFP_TASK", "train")
+    monkeypatch.setenv("SAGEMAKER_ACK_KFP_RUN_ID", "env-run")
+    assert resolve(run_id_arg="arg-run", namespace="ns", read_pod=None) == StepIdentity(
+        run_id="arg-run", task="train", source="environment (local runner)"
+    )
+
+
+# ----- names -------------------------------------------------------------------------------
+
+
+def test_generated_name_is_deterministic_valid_and_short() -> None:
+    identity = StepIdentity(run_id="3f1c-run", task="mnist-pipeline-abc12.sagemaker-training-job-2", source="test")
+    first = generated_name(prefix="training", identity=identity, spec={"a": 1})
+    assert first == generated_name(prefix="training", identity=identity, spec={"b": 2})  # spec does not matter
+    assert SAGEMAKER_NAME.match(first) and len(first) <= 32
+    other_task = StepIdentity(run_id="3f1c-run", task="mnist-pipeline-abc12.sagemaker-training-job-3", source="test")
+    other_run = StepIdentity(run_id="9e9e-run", task=identity.task, source="test")
+    assert first != generated_name(prefix="training", identity=other_task, spec={})
+    assert first != generated_name(prefix="training", identity=other_run, spec={})
+
+
+def test_without_identity_the_name_follows_the_spec() -> None:
+    none = StepIdentity(run_id="", task="", source="none")
+    assert generated_name(prefix="hpo", identity=none, spec={"x": 1}) == generated_name(prefix="hpo", identity=none, spec={"x": 1})
+    assert generated_name(prefix="hpo", identity=none, spec={"x": 1}) != generated_name(prefix="hpo", identity=none, spec={"x": 2})
+
+
+def test_labels_are_valid_label_values() -> None:
+    labels = labels_for(StepIdentity(run_id="a" * 80, task="p.train model(x)", source="test"))
+    assert all(len(value) <= 63 and value[0].isalnum() and value[-1].isalnum() for value in labels.values())
+
+
+# ----- redaction ---------------------------------------------------------------------------
+
+
+def test_environment_values_and_secret_keys_are_masked_and_scrubbed_from_text() -> None:
+    redactor = Redactor()
+    shown = redactor.structure(
+        {"environment": {"DB_PASSWORD": "hunter2-secret", "MODE": "fast"}, "hyperParameters": {"api_key": "k-123456"}, "k": "10"}
+    )
+    assert shown == {"environment": {"DB_PASSWORD": MASK, "MODE": MASK}, "hyperParameters": {"api_key": MASK}, "k": "10"}
+    text = redactor.text("failed: could not connect with hunter2-secret using k-123456 (key AKIAABCDEFGHIJKLMNOP)")
+    assert "hunter2-secret" not in text and "k-123456" not in text and "AKIAABCDEFGHIJKLMNOP" not in text
+    assert redactor.text("password=abc123 token: xyz") == f"password={MASK} token: {MASK}"
+
+
+# ----- completion --------------------------------------------------------------------------
+
+
+def cr(status: dict[str, Any], *, spec: dict[str, Any] | None = None, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"metadata": {"name": "x", "annotations": annotations or {}}, "spec": spec or {}, "status": status}
+
+
+def condition(kind: str, status: str, *, message: str = "", at: str = "2026-01-01T00:00:00Z") -> dict[str, str]:
+    return {"type": kind, "status": status, "message": message, "lastTransitionTime": at}
+
+
+def test_training_job_verdicts() -> None:
+    rules = rules_for("TrainingJob")
+    assert judge(cr({"trainingJobStatus": "InProgress"}), rules).phase is Phase.WAITING
+    assert judge(cr({"trainingJobStatus": "Completed"}), rules).phase is Phase.SUCCEEDED
+    failed = judge(cr({"trainingJobStatus": "Failed", "failureReason": "AlgorithmError: boom"}), rules)
+    assert (failed.phase, failed.reason) == (Phase.FAILED, "Failed: AlgorithmError: boom")
+    assert judge(cr({"trainingJobStatus": "Stopped"}), rules).phase is Phase.FAILED
+    terminal = judge(cr({"conditions": [condition("ACK.Terminal", "True", message="ResourceInUse: name taken")]}), rules)
+    assert (terminal.phase, terminal.reason) == (Phase.FAILED, "ACK.Terminal: ResourceInUse: name taken")
+    retrying = judge(cr({"conditions": [condition("ACK.Recoverable", "True", message="ValidationException: bad")]}), rules)
+    assert (retrying.phase, retrying.recoverable) == (Phase.WAITING, "ValidationException: bad")
+
+
+def test_model_is_done_when_synced_with_an_arn() -> None:
+    rules = rules_for("Model")
+    synced = [condition("ACK.ResourceSynced", "True")]
+    assert judge(cr({"conditions": synced}), rules).phase is Phase.WAITING
+    assert judge(cr({"conditions": synced, "ackResourceMetadata": {"arn": "arn:x"}}), rules).phase is Phase.SUCCEEDED
+
+
+def endpoint(status: str, synced: str, *, config: str, last_update: str | None, at: str = "2026-01-01T00:00:05Z", reason: str = "") -> dict[str, Any]:
+    annotations = {LAST_UPDATE_ANNOTATION: last_update} if last_update else {}
+    body: dict[str, Any] = {"endpointStatus": status, "conditions": [condition("ACK.ResourceSynced", synced, at=at)]}
+    if reason:
+        body["failureReason"] = reason
+    return cr(body, spec={"endpointConfigName": config}, annotations=annotations)
+
+
+def test_endpoint_update_is_not_done_on_a_stale_status() -> None:
+    rules = rules_for("Endpoint")
+    updated = Expectation(spec={"endpointConfigName": "new"}, updated=True, updated_at="2026-01-01T00:01:00Z")
+    # Our patch is in, the controller has not started the update: old annotation, old status.
+    assert judge(endpoint("InService", "True", config="new", last_update=None), rules, updated).phase is Phase.WAITING
+    # The controller wrote the annotation but not yet the status (two separate requests).
+    between = endpoint("InService", "True", config="new", last_update="new", at="2026-01-01T00:00:05Z")
+    assert judge(between, rules, updated).phase is Phase.WAITING
+    assert judge(endpoint("Updating", "False", config="new", last_update="new", at="2026-01-01T00:01:01Z"), rules, updated).phase is Phase.WAITING
+    done = endpoint("InService", "True", config="new", last_update="new", at="2026-01-01T00:01:30Z")
+    assert judge(done, rules, updated).phase is Phase.SUCCEEDED
+
+
+def test_rolled_back_endpoint_update_fails_with_sagemakers_reason() -> None:
+    rules = rules_for("Endpoint")
+    updated = Expectation(spec={"endpointConfigName": "new"}, updated=True, updated_at="2026-01-01T00:01:00Z")
+    obj = endpoint("InService", "False", config="new", last_update="new", reason="Image pull failed")
+    obj["status"]["conditions"].append(
+        condition("ACK.Terminal", "True", message="unable to update endpoint. check FailureReason. latest EndpointConfigName is old")
+    )
+    verdict = judge(obj, rules, updated)
+    assert verdict.phase is Phase.FAILED
+    assert verdict.reason == "the update to endpoint config new failed: Image pull failed; the endpoint still serves endpoint config old"
+
+
+def test_new_endpoint_is_done_when_in_service_and_synced() -> None:
+    rules = rules_for("Endpoint")
+    created = Expectation(spec={"endpointConfigName": "c1"})
+    assert judge(endpoint("Creating", "False", config="c1", last_update=None), rules, created).phase is Phase.WAITING
+    assert judge(endpoint("InService", "True", config="c1", last_update=None), rules, created).phase is Phase.SUCCEEDED
+    failed = judge(endpoint("Failed", "False", config="c1", last_update=None, reason="capacity"), rules, created)
+    assert (failed.phase, failed.reason) == (Phase.FAILED, "endpoint Failed: capacity")
+
+
+# ----- outputs -----------------------------------------------------------------------------
+
+
+def test_outputs_are_plain_values(tmp_path: Path) -> None:
+    assert serialize("s3://b/k") == "s3://b/k"
+    assert serialize({"b": 1, "a": [1, 2]}) == '{"a": [1, 2], "b": 1}'
+    assert serialize(0.25) == "0.25" and serialize(3) == "3" and serialize(True) == "true"
+    paths = {"name": str(tmp_path / "out" / "name" / "data"), "status": str(tmp_path / "status")}
+    write_outputs({"name": "job-1", "status": {"s": "Completed"}}, paths)
+    assert Path(paths["name"]).read_text() == "job-1"
+    assert json.loads(Path(paths["status"]).read_text()) == {"s": "Completed"}
+    assert not list(tmp_path.rglob(".*.tmp"))
+    with pytest.raises(KeyError):
+        write_outputs({}, {"missing": str(tmp_path / "m")})
