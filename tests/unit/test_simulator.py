@@ -977,7 +977,7 @@ def test_cli_serve_list_and_log_redaction(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [sys.executable, "-m", "sagemaker_ack_kfp.simulator", "serve", "--port", "0",
-         "--port-file", str(port_file), "--phase-seconds", "0.05", "--verbose"],
+         "--port-file", str(port_file), "--phase-seconds", "600", "--verbose"],
         stderr=subprocess.PIPE, text=True, env=env)
     try:
         port = wait_for(lambda: port_file.read_text().strip() if port_file.exists() else "", bool)
