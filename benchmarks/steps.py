@@ -15,14 +15,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import REPO_ROOT
 from sagemaker_ack_kfp.naming import RUN_LABEL
 from tests.support.component_command import COMPONENTS, resolve_args
-from tests.support.manifests import tags, training_spec
+from tests.support.manifests import training_arguments, training_spec
 
 OURS, BASELINE = "ours", "baseline"
 _TAIL_LINES = 20
@@ -85,18 +84,7 @@ def _step_env(kubeconfig: Path, **extra: str) -> dict[str, str]:
 def ours(*, scenario: str, index: int, namespace: str, phase_seconds: float, kubeconfig: Path, user: str, workdir: Path) -> StepPlan:
     """The component exactly as KFP runs it: component.yaml's command and args, resolved."""
     component = yaml.safe_load((COMPONENTS / "TrainingJob" / "component.yaml").read_text())
-    spec = training_spec("unused", phase_seconds=f"{phase_seconds:g}")
-    arguments: dict[str, Any] = {
-        "algorithm_specification": spec["algorithmSpecification"],
-        "hyper_parameters": spec["hyperParameters"],
-        "input_data_config": spec["inputDataConfig"],
-        "output_data_config": spec["outputDataConfig"],
-        "resource_config": spec["resourceConfig"],
-        "role_arn": spec["roleARN"],
-        "stopping_condition": spec["stoppingCondition"],
-        "tags": spec["tags"],
-        "namespace": namespace,
-    }
+    arguments = training_arguments(namespace, spec=training_spec("unused", phase_seconds=f"{phase_seconds:g}"))
     run_id = str(uuid.uuid4())
     argv, _ = resolve_args(component, arguments, workdir / "outputs", run_id)
     if argv[0] == "python3":

@@ -16,28 +16,10 @@ from kubernetes import client
 
 from tests.support.cluster import GROUP, VERSION, Cluster, wait_for
 from tests.support.component_command import ComponentStep, StepResult
-from tests.support.manifests import training_spec
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 STOPPED = ("Stopping", "Stopped")
-
-
-def training_arguments(namespace: str, **overrides: Any) -> dict[str, Any]:
-    """A valid TrainingJob step in `namespace`; `None` overrides drop an input."""
-    spec = training_spec("unused")
-    arguments: dict[str, Any] = {
-        "algorithm_specification": spec["algorithmSpecification"],
-        "hyper_parameters": spec["hyperParameters"],
-        "input_data_config": spec["inputDataConfig"],
-        "output_data_config": spec["outputDataConfig"],
-        "resource_config": spec["resourceConfig"],
-        "role_arn": spec["roleARN"],
-        "stopping_condition": spec["stoppingCondition"],
-        "namespace": namespace,
-        **overrides,
-    }
-    return {key: value for key, value in arguments.items() if value is not None}
 
 
 def new_run_id() -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import assert_completed, created_jobs, custom_resources, start, training_arguments
+from tests.faults.harness import assert_completed, created_jobs, custom_resources, start
 from tests.support.cluster import Cluster, create_namespace
-from tests.support.manifests import tags
+from tests.support.manifests import tags, training_arguments
 
 pytestmark = [pytest.mark.integration, pytest.mark.controller, pytest.mark.slow]
 

@@ -18,11 +18,11 @@ from sagemaker_ack_kfp.errors import InputError
 from sagemaker_ack_kfp.inputs import Problem
 from sagemaker_ack_kfp.runner import prepare_spec
 from sagemaker_ack_kfp.validating import validate_spec
-from tests.faults.harness import Running, component, custom_resources, new_run_id, training_arguments
+from tests.faults.harness import Running, component, custom_resources, new_run_id
 from tests.faults.mutations import KIND, Case, bad_inputs, base_spec, render
 from tests.support.cluster import Cluster
 from tests.support.component_command import StepResult
-from tests.support.manifests import tags, training_spec
+from tests.support.manifests import tags, training_arguments, training_spec
 
 HEADER = "The TrainingJob step's inputs have "
 

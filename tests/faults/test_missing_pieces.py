@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import custom_resources, job_name, sim_jobs, start, training_arguments
+from tests.faults.harness import custom_resources, job_name, sim_jobs, start
 from tests.support.cluster import Cluster, PrivateStacks, create_namespace
+from tests.support.manifests import training_arguments
 
 pytestmark = pytest.mark.integration
 

@@ -8,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import (
-    assert_completed,
-    custom_resources,
-    job_name,
-    new_run_id,
-    sim_jobs,
-    start,
-    training_arguments,
-)
+from tests.faults.harness import assert_completed, custom_resources, job_name, new_run_id, sim_jobs, start
 from tests.support.cluster import Cluster
-from tests.support.manifests import tags
+from tests.support.manifests import tags, training_arguments
 
 pytestmark = [pytest.mark.integration, pytest.mark.controller, pytest.mark.simulator]
 

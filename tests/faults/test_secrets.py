@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.faults.harness import Running, component, custom_resources, new_run_id, training_arguments
+from tests.faults.harness import Running, component, custom_resources, new_run_id
 from tests.support.cluster import Cluster
 from tests.support.component_command import StepResult
-from tests.support.manifests import tags, training_spec
+from tests.support.manifests import tags, training_arguments, training_spec
 
 pytestmark = pytest.mark.integration
 

@@ -15,12 +15,11 @@ from tests.faults.harness import (
     job_name,
     sim_jobs,
     start,
-    training_arguments,
     wait_until_gone,
     wait_until_stopped,
 )
 from tests.support.cluster import Cluster, wait_for
-from tests.support.manifests import tags
+from tests.support.manifests import tags, training_arguments
 
 pytestmark = pytest.mark.integration
 

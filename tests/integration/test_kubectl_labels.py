@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from sagemaker_ack_kfp.naming import RUN_LABEL, TASK_LABEL
 from sagemaker_ack_kfp.stack.layout import binary_paths
 from tests.support.cluster import Cluster
 from tests.support.component_command import ComponentStep
-from tests.support.manifests import training_spec
+from tests.support.manifests import training_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -30,17 +29,7 @@ def kubectl(cluster: Cluster, *args: str) -> str:
 
 
 def training_step(cluster: Cluster, namespace: str, workdir: Path, *, run_id: str, task: str) -> ComponentStep:
-    spec = training_spec("unused")
-    arguments: dict[str, Any] = {
-        "algorithm_specification": spec["algorithmSpecification"],
-        "hyper_parameters": spec["hyperParameters"],
-        "input_data_config": spec["inputDataConfig"],
-        "output_data_config": spec["outputDataConfig"],
-        "resource_config": spec["resourceConfig"],
-        "role_arn": spec["roleARN"],
-        "stopping_condition": spec["stoppingCondition"],
-        "namespace": namespace,
-    }
+    arguments = training_arguments(namespace)
     if not cluster.controller_running:
         arguments["no_controller_seconds"] = 1  # the step fails, and its custom resource stays
     return ComponentStep("TrainingJob", arguments, kubeconfig=cluster.kubeconfig, workdir=workdir, run_id=run_id, task=task)

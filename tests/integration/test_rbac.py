@@ -20,7 +20,7 @@ from sagemaker_ack_kfp.rbac import manifests
 from sagemaker_ack_kfp.stack.layout import binary_paths
 from tests.support.cluster import GROUP, VERSION, Cluster, PrivateStacks, create_namespace, wait_for
 from tests.support.component_command import ComponentStep
-from tests.support.manifests import training_job, training_spec
+from tests.support.manifests import training_arguments, training_job
 
 pytestmark = pytest.mark.integration
 
@@ -66,21 +66,6 @@ def sa_kubeconfig(cluster: Cluster, namespace: str, tmp_path: Path, name: str = 
 
 def sa_api(kubeconfig: Path) -> client.ApiClient:
     return config.new_client_from_config(config_file=str(kubeconfig))
-
-
-def training_arguments(namespace: str, **runtime: Any) -> dict[str, Any]:
-    spec = training_spec("unused")
-    return {
-        "algorithm_specification": spec["algorithmSpecification"],
-        "hyper_parameters": spec["hyperParameters"],
-        "input_data_config": spec["inputDataConfig"],
-        "output_data_config": spec["outputDataConfig"],
-        "resource_config": spec["resourceConfig"],
-        "role_arn": spec["roleARN"],
-        "stopping_condition": spec["stoppingCondition"],
-        "namespace": namespace,
-        **runtime,
-    }
 
 
 def training_step(kubeconfig: Path, workdir: Path, namespace: str, *, run_id: str = "", **runtime: Any) -> ComponentStep:

@@ -13,25 +13,9 @@ from kubernetes import client
 from sagemaker_ack_kfp.naming import RUN_LABEL, TASK_LABEL
 from tests.support.cluster import GROUP, VERSION, Cluster, wait_for
 from tests.support.component_command import ComponentStep
-from tests.support.manifests import tags, training_spec
+from tests.support.manifests import tags, training_arguments
 
 pytestmark = pytest.mark.integration
-
-
-def training_arguments(namespace: str, **overrides: Any) -> dict[str, Any]:
-    spec = training_spec("unused")
-    arguments: dict[str, Any] = {
-        "algorithm_specification": spec["algorithmSpecification"],
-        "hyper_parameters": spec["hyperParameters"],
-        "input_data_config": spec["inputDataConfig"],
-        "output_data_config": spec["outputDataConfig"],
-        "resource_config": spec["resourceConfig"],
-        "role_arn": spec["roleARN"],
-        "stopping_condition": spec["stoppingCondition"],
-        "namespace": namespace,
-    }
-    arguments.update(overrides)
-    return {key: value for key, value in arguments.items() if value is not None}
 
 
 def step(cluster: Cluster, tmp_path: Path, arguments: dict[str, Any], *, run_id: str = "", task: str = "train") -> ComponentStep:
