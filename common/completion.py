@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,11 @@ class KindRules:
     on_conflict: str = "refuse"
     # Hosting kinds can be deleted on cancel only if the user asks (the `delete_on_cancel` input).
     delete_on_cancel_switch: bool = False
+    # Spec fields that SageMaker fills in when a create leaves them out and that ACK then
+    # late-initializes from Describe: dotted path under spec -> SageMaker's value. Rendering
+    # them up front leaves late initialization nothing to do, so a throttled read right after
+    # create cannot turn into a spurious spec change on the next sync.
+    service_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ are never deleted unless the kind's overlay allows it.
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,20 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redact
     return dict(spec)
 
 
+def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec with SageMaker's value for each defaulted field the user left out. A nested
+    field is filled only where its parent object is there, as ACK late-initializes it."""
+    filled = copy.deepcopy(spec)
+    for path, value in defaults.items():
+        *parents, leaf = path.split(".")
+        target: Any = filled
+        for part in parents:
+            target = target.get(part) if isinstance(target, dict) else None
+        if isinstance(target, dict) and target.get(leaf) is None:
+            target[leaf] = value
+    return filled
+
+
 def render(
     kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity
 ) -> dict[str, Any]:
@@ -122,7 +137,7 @@ class Step:
 
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
-        spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor)
+        spec = with_service_defaults(prepare_spec(kind, request.raw_inputs, redactor=self.redactor), self.rules.service_defaults)
         # Only valid inputs get as far as the cluster (and its credentials).
         self.kube = self._connect()
         namespace = request.namespace or self.kube.default_namespace()

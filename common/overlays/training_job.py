@@ -32,4 +32,18 @@ RULES = KindRules(
     console_fragment="jobs/{name}",
     log_group="/aws/sagemaker/TrainingJobs",
     outputs=_outputs,
+    # Exactly the fields ACK v1.9.1 late-initializes on a TrainingJob (its generator.yaml), with
+    # the values DescribeTrainingJob reports when CreateTrainingJob left them out; all but
+    # resourceConfig.instanceCount, which the user gives. Without them, a throttled Describe
+    # right after create makes the controller's next sync see a spec change, call its update
+    # hook and mark the resource ACK.Terminal "only Warm Pool or Profiler can be updated",
+    # while the SageMaker job runs on untracked.
+    service_defaults={
+        "enableInterContainerTrafficEncryption": False,
+        "enableManagedSpotTraining": False,
+        "enableNetworkIsolation": False,
+        "algorithmSpecification.enableSageMakerMetricsTimeSeries": False,
+        "outputDataConfig.compressionType": "GZIP",
+        "outputDataConfig.kmsKeyID": "",
+    },
 )

@@ -15,10 +15,9 @@ from tests.faults.harness import (
     custom_resources,
     start,
     throttled_calls,
-    training_arguments,
 )
 from tests.support.cluster import Cluster, create_namespace
-from tests.support.manifests import tags
+from tests.support.manifests import tags, training_arguments
 
 pytestmark = [pytest.mark.integration, pytest.mark.controller, pytest.mark.slow]
 
@@ -77,17 +76,11 @@ def test_throttling_burst_before_the_jobs_are_created(controller_stack: Cluster,
     assert throttled_calls(cluster) - throttled_before == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ACK v1.9.1: when the read right after CreateTrainingJob is throttled, the controller skips late "
-        "initialization, sees SageMaker's defaults as a spec change, tries an update and marks the CR "
-        "ACK.Terminal 'only Warm Pool or Profiler can be updated' while the job runs on. Fixed when the "
-        "TrainingJob overlay renders SageMaker's defaults into the spec (see the fault suite's report)."
-    ),
-)
 def test_throttling_right_after_create(controller_stack: Cluster, tmp_path: Path) -> None:
-    """`sim/throttle-next`: the calls right after a successful Create are throttled."""
+    """`sim/throttle-next`: the calls right after a successful Create are throttled, so ACK's
+    late-initialization read fails. The step rendered SageMaker's defaults into the spec, so the
+    next sync sees no spec change and the job completes (without them, ACK v1.9.1 calls its
+    update hook and marks the resource ACK.Terminal while the job runs on)."""
     cluster = controller_stack
     namespace = create_namespace(cluster, "throttle-after-create")
     creates_before, throttled_before = created_jobs(cluster), throttled_calls(cluster)

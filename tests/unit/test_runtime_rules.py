@@ -173,3 +173,45 @@ def test_outputs_are_plain_values(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".*.tmp"))
     with pytest.raises(KeyError):
         write_outputs({}, {"missing": str(tmp_path / "m")})
+
+
+# ----- SageMaker's defaults in the rendered spec ------------------------------------------
+
+
+def test_service_defaults_fill_only_what_the_user_left_out() -> None:
+    from sagemaker_ack_kfp.runner import with_service_defaults
+
+    spec = {
+        "enableNetworkIsolation": True,
+        "algorithmSpecification": {"trainingImage": "img"},
+        "outputDataConfig": {"s3OutputPath": "s3://b/o", "kmsKeyID": "alias/mine"},
+    }
+    filled = with_service_defaults(spec, rules_for("TrainingJob").service_defaults)
+    assert filled["enableNetworkIsolation"] is True  # the user's choice stands
+    assert filled["enableManagedSpotTraining"] is False and filled["enableInterContainerTrafficEncryption"] is False
+    assert filled["algorithmSpecification"] == {"trainingImage": "img", "enableSageMakerMetricsTimeSeries": False}
+    assert filled["outputDataConfig"] == {"s3OutputPath": "s3://b/o", "kmsKeyID": "alias/mine", "compressionType": "GZIP"}
+    assert "compressionType" not in spec["outputDataConfig"] and "enableManagedSpotTraining" not in spec  # input untouched
+
+
+def test_service_defaults_never_create_a_parent_object() -> None:
+    from sagemaker_ack_kfp.runner import with_service_defaults
+
+    filled = with_service_defaults({"roleARN": "r"}, {"outputDataConfig.compressionType": "GZIP", "flag": False})
+    assert filled == {"roleARN": "r", "flag": False}
+
+
+@pytest.mark.parametrize("kind", ["TrainingJob"])
+def test_service_defaults_are_fields_of_the_crd_with_valid_values(kind: str) -> None:
+    """A new controller release that renames one of these fields fails here, not in production."""
+    import jsonschema
+
+    from sagemaker_ack_kfp.kinds import load_kind
+
+    schema = load_kind(kind).spec_schema
+    for path, value in rules_for(kind).service_defaults.items():
+        node = schema
+        for part in path.split("."):
+            assert part in node.get("properties", {}), f"{kind} spec has no field {path}"
+            node = node["properties"][part]
+        jsonschema.validate(value, node)
