@@ -41,4 +41,15 @@ RULES = KindRules(
     console_fragment="hyper-tuning-jobs/{name}",
     log_group="/aws/sagemaker/TrainingJobs",
     outputs=_outputs,
+    # The fields ACK v1.9.1 late-initializes in a tuning job's trainingJobDefinition, with the
+    # values SageMaker reports when the create left them out (see the TrainingJob overlay for why).
+    # ACK's update of a tuning job is "not implemented" (ACK.Terminal), so a spurious spec change
+    # ends it the same way. Not covered: resourceConfig.instanceCount, which the user gives, and
+    # algorithmSpecification.metricDefinitions, which SageMaker fills in from a built-in algorithm
+    # and the step cannot know; give them (custom images must) for full protection.
+    service_defaults={
+        "trainingJobDefinition.enableInterContainerTrafficEncryption": False,
+        "trainingJobDefinition.enableManagedSpotTraining": False,
+        "trainingJobDefinition.enableNetworkIsolation": False,
+    },
 )

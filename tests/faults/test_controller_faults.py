@@ -13,11 +13,13 @@ from tests.faults.harness import (
     assert_completed,
     created_jobs,
     custom_resources,
+    new_run_id,
     start,
     throttled_calls,
 )
 from tests.support.cluster import Cluster, create_namespace
-from tests.support.manifests import tags, training_arguments
+from tests.support.component_command import ComponentStep
+from tests.support.manifests import tags, training_arguments, tuning_arguments
 
 pytestmark = [pytest.mark.integration, pytest.mark.controller, pytest.mark.slow]
 
@@ -88,3 +90,24 @@ def test_throttling_right_after_create(controller_stack: Cluster, tmp_path: Path
 
     _complete_all(cluster, namespace, [run], creates_before)
     assert throttled_calls(cluster) - throttled_before == 5
+
+
+def test_throttling_right_after_a_tuning_job_is_created(controller_stack: Cluster, tmp_path: Path) -> None:
+    """The same throttled late-initialization read for a tuning job (whose update ACK answers
+    with ACK.Terminal "not implemented"), with the metric definitions given as a custom image
+    must: SageMaker's defaults in the spec leave no spurious change, and the job completes."""
+    cluster = controller_stack
+    namespace = create_namespace(cluster, "throttle-after-tuning-create")
+    throttled_before = throttled_calls(cluster)
+    arguments = tuning_arguments(namespace, tags=tags(throttle_next="4", phase_seconds="1"))
+    arguments["training_job_definition"]["algorithmSpecification"]["metricDefinitions"] = [
+        {"name": "test:msd", "regex": "test:msd=([0-9.]+)"}]
+    step = ComponentStep("HyperParameterTuningJob", arguments, kubeconfig=cluster.kubeconfig, workdir=tmp_path,
+                         run_id=new_run_id(), task="tune")
+    result = step.run(timeout=300)
+
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert result.output_json("status")["hyperParameterTuningJobStatus"] == "Completed"
+    assert throttled_calls(cluster) - throttled_before == 4
+    [job] = cluster.sim_resources("HyperParameterTuningJob", name_prefix=result.outputs["hpo_job_name"])
+    assert job["status"] == "Completed"

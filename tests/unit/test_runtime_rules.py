@@ -201,7 +201,7 @@ def test_service_defaults_never_create_a_parent_object() -> None:
     assert filled == {"roleARN": "r", "flag": False}
 
 
-@pytest.mark.parametrize("kind", ["TrainingJob"])
+@pytest.mark.parametrize("kind", ["TrainingJob", "HyperParameterTuningJob"])
 def test_service_defaults_are_fields_of_the_crd_with_valid_values(kind: str) -> None:
     """A new controller release that renames one of these fields fails here, not in production."""
     import jsonschema
