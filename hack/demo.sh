@@ -65,7 +65,7 @@ if [[ "$controller" != "running" ]]; then
     "" \
     "The stack was started without it: the controller's Go module" \
     "(github.com/aws-controllers-k8s/sagemaker-controller) is refused by this machine's Go" \
-    "module proxy, so it could not be built (README.md, \"Known limit, read this first\")." \
+    "module proxy, so it could not be built (README.md, \"Known limits, read this first\")." \
     "Nothing turns the custom resources into SageMaker calls, so the pipeline CANNOT succeed." \
     "" \
     "The demo runs it anyway, with no_controller_seconds=5: the first step creates its" \
@@ -146,7 +146,7 @@ EOF
 
 if [[ "$controller" != "running" ]]; then
   banner "The run failed as expected: the stack has no ACK controller (ACK_CONTROLLER=$controller)." \
-    "See README.md, \"Known limit, read this first\". Nothing else is wrong with your setup."
+    "See README.md, \"Known limits, read this first\". Nothing else is wrong with your setup."
   exit 1
 fi
 if [[ $status -ne 0 ]]; then

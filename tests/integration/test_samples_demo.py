@@ -43,7 +43,7 @@ def test_demo(cluster: Cluster) -> None:
     else:
         assert result.returncode == 1, out[-6000:]
         assert "THE ACK CONTROLLER IS NOT RUNNING IN THIS STACK" in out
-        assert "refused by this machine's Go" in out and "Known limit, read this first" in out
+        assert "refused by this machine's Go" in out and "Known limits, read this first" in out
         assert "no ACK controller acted on TrainingJob" in out
         assert "sagemaker-trainingjob: Failed (exit code 3)" in out
         assert "sagemaker-model: Skipped" in out
