@@ -32,17 +32,20 @@ RULES = KindRules(
     console_fragment="jobs/{name}",
     log_group="/aws/sagemaker/TrainingJobs",
     outputs=_outputs,
-    # Exactly the fields ACK v1.9.1 late-initializes on a TrainingJob (its generator.yaml), with
-    # the values DescribeTrainingJob reports when CreateTrainingJob left them out; all but
-    # resourceConfig.instanceCount, which the user gives. Without them, a throttled Describe
-    # right after create makes the controller's next sync see a spec change, call its update
-    # hook and mark the resource ACK.Terminal "only Warm Pool or Profiler can be updated",
-    # while the SageMaker job runs on untracked.
+    # The fields ACK v1.9.1 late-initializes on a TrainingJob (its generator.yaml) whose value
+    # DescribeTrainingJob is known to report when CreateTrainingJob left them out: the flags as
+    # false and KmsKeyId as "" (seen in real responses), CompressionType as its documented GZIP.
+    # Without them, a throttled Describe right after create makes the controller's next sync see
+    # a spec change, call its update hook and mark the resource ACK.Terminal "only Warm Pool or
+    # Profiler can be updated", while the SageMaker job runs on untracked. Left out on purpose:
+    # resourceConfig.instanceCount (the user gives it) and
+    # algorithmSpecification.enableSageMakerMetricsTimeSeries, which SageMaker may report as true
+    # for built-in algorithms that meter anyway; a wrong guess here would make every job's spec
+    # differ from SageMaker's, so the README asks users to set it for full protection.
     service_defaults={
         "enableInterContainerTrafficEncryption": False,
         "enableManagedSpotTraining": False,
         "enableNetworkIsolation": False,
-        "algorithmSpecification.enableSageMakerMetricsTimeSeries": False,
         "outputDataConfig.compressionType": "GZIP",
         "outputDataConfig.kmsKeyID": "",
     },

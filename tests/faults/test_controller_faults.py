@@ -80,13 +80,16 @@ def test_throttling_burst_before_the_jobs_are_created(controller_stack: Cluster,
 
 def test_throttling_right_after_create(controller_stack: Cluster, tmp_path: Path) -> None:
     """`sim/throttle-next`: the calls right after a successful Create are throttled, so ACK's
-    late-initialization read fails. The step rendered SageMaker's defaults into the spec, so the
-    next sync sees no spec change and the job completes (without them, ACK v1.9.1 calls its
-    update hook and marks the resource ACK.Terminal while the job runs on)."""
+    late-initialization read fails. The step rendered SageMaker's defaults into the spec and the
+    user set enableSageMakerMetricsTimeSeries (as the component's README advises), so the next
+    sync sees no spec change and the job completes (otherwise ACK v1.9.1 calls its update hook
+    and marks the resource ACK.Terminal while the job runs on)."""
     cluster = controller_stack
     namespace = create_namespace(cluster, "throttle-after-create")
     creates_before, throttled_before = created_jobs(cluster), throttled_calls(cluster)
-    run = start(cluster, tmp_path, training_arguments(namespace, tags=tags(throttle_next="5", phase_seconds="2")))
+    arguments = training_arguments(namespace, tags=tags(throttle_next="5", phase_seconds="2"))
+    arguments["algorithm_specification"] = {**arguments["algorithm_specification"], "enableSageMakerMetricsTimeSeries": False}
+    run = start(cluster, tmp_path, arguments)
 
     _complete_all(cluster, namespace, [run], creates_before)
     assert throttled_calls(cluster) - throttled_before == 5

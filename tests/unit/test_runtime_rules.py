@@ -189,7 +189,8 @@ def test_service_defaults_fill_only_what_the_user_left_out() -> None:
     filled = with_service_defaults(spec, rules_for("TrainingJob").service_defaults)
     assert filled["enableNetworkIsolation"] is True  # the user's choice stands
     assert filled["enableManagedSpotTraining"] is False and filled["enableInterContainerTrafficEncryption"] is False
-    assert filled["algorithmSpecification"] == {"trainingImage": "img", "enableSageMakerMetricsTimeSeries": False}
+    # Not guessed: SageMaker may report it as true for a built-in algorithm.
+    assert filled["algorithmSpecification"] == {"trainingImage": "img"}
     assert filled["outputDataConfig"] == {"s3OutputPath": "s3://b/o", "kmsKeyID": "alias/mine", "compressionType": "GZIP"}
     assert "compressionType" not in spec["outputDataConfig"] and "enableManagedSpotTraining" not in spec  # input untouched
 
