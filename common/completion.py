@@ -62,6 +62,9 @@ class KindRules:
     # them up front leaves late initialization nothing to do, so a throttled read right after
     # create cannot turn into a spurious spec change on the next sync.
     service_defaults: Mapping[str, Any] = field(default_factory=dict)
+    # ACK.Terminal messages that mean something else than they say for this kind: a fragment
+    # of the message -> what happened and what to do, appended to the step's failure reason.
+    terminal_hints: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,10 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
             return extra
     terminal = conds.get(TERMINAL)
     if terminal and terminal.get("status") == "True":
-        return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or terminal.get('reason') or ''}".strip())
+        message = str(terminal.get("message") or terminal.get("reason") or "")
+        hints = [hint for fragment, hint in rules.terminal_hints.items() if fragment in message]
+        reason = f"ACK.Terminal: {message}".strip()
+        return Verdict(Phase.FAILED, reason=" ".join([f"{reason.rstrip('.')}.", *hints]) if hints else reason)
     recoverable = conds.get(RECOVERABLE)
     recoverable_message = ""
     if recoverable and recoverable.get("status") == "True":

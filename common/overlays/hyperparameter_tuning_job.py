@@ -52,4 +52,14 @@ RULES = KindRules(
         "trainingJobDefinition.enableManagedSpotTraining": False,
         "trainingJobDefinition.enableNetworkIsolation": False,
     },
+    terminal_hints={
+        "not implemented": (
+            "This step changed nothing: ACK cannot update a tuning job, and the controller saw a spec change "
+            "because it compared the spec with SageMaker's copy before it could copy SageMaker's defaults into "
+            "it (most likely its read right after the create was throttled; ACK v1.9.1). The SageMaker tuning "
+            "job keeps running, but the resource no longer follows it: watch or stop it in the SageMaker "
+            "console. To avoid this, give training_job_definition's algorithmSpecification.metricDefinitions "
+            "explicitly."
+        ),
+    },
 )

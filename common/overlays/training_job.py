@@ -49,4 +49,13 @@ RULES = KindRules(
         "outputDataConfig.compressionType": "GZIP",
         "outputDataConfig.kmsKeyID": "",
     },
+    terminal_hints={
+        "only Warm Pool or Profiler can be updated": (
+            "This step changed nothing: the controller compared the spec with SageMaker's copy before it could "
+            "copy SageMaker's defaults into it (most likely its read right after the create was throttled; "
+            "ACK v1.9.1) and refused the update it thought was needed. The SageMaker training job keeps "
+            "running, but the resource no longer follows it: watch or stop it in the SageMaker console. "
+            "To avoid this, set algorithm_specification's enableSageMakerMetricsTimeSeries explicitly."
+        ),
+    },
 )

@@ -13,6 +13,7 @@ from tests.faults.harness import (
     assert_completed,
     created_jobs,
     custom_resources,
+    job_name,
     new_run_id,
     start,
     throttled_calls,
@@ -114,3 +115,24 @@ def test_throttling_right_after_a_tuning_job_is_created(controller_stack: Cluste
     assert throttled_calls(cluster) - throttled_before == 4
     [job] = cluster.sim_resources("HyperParameterTuningJob", name_prefix=result.outputs["hpo_job_name"])
     assert job["status"] == "Completed"
+
+
+def test_throttling_right_after_create_without_the_metrics_flag_is_explained(
+    controller_stack: Cluster, tmp_path: Path
+) -> None:
+    """What is left of ACK v1.9.1's throttled late initialization: enableSageMakerMetricsTimeSeries
+    is not guessed, so without it the controller ends the resource ACK.Terminal. The step fails
+    saying that it changed nothing and that the job runs on; the one job is not stopped."""
+    cluster = controller_stack
+    namespace = create_namespace(cluster, "throttle-no-metrics-flag")
+    creates_before = created_jobs(cluster)
+    run = start(cluster, tmp_path, training_arguments(namespace, tags=tags(throttle_next="5", phase_seconds="30")))
+    result = run.finish(timeout=300)
+
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "only Warm Pool or Profiler can be updated. This step changed nothing" in result.stderr
+    assert "set algorithm_specification's enableSageMakerMetricsTimeSeries explicitly" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert created_jobs(cluster) - creates_before == 1
+    [job] = cluster.sim_resources("TrainingJob", name_prefix=job_name(result.stdout))
+    assert job["status"] == "InProgress"  # a failed step does not stop a job it no longer tracks

@@ -216,3 +216,18 @@ def test_service_defaults_are_fields_of_the_crd_with_valid_values(kind: str) -> 
             assert part in node.get("properties", {}), f"{kind} spec has no field {path}"
             node = node["properties"][part]
         jsonschema.validate(value, node)
+
+
+def test_a_spurious_terminal_update_is_explained() -> None:
+    rules = rules_for("TrainingJob")
+    obj = cr({"trainingJobStatus": "InProgress", "conditions": [
+        {"type": "ACK.Terminal", "status": "True", "message": "only Warm Pool or Profiler can be updated"}]})
+    verdict = judge(obj, rules)
+    assert verdict.phase is Phase.FAILED
+    assert verdict.reason.startswith("ACK.Terminal: only Warm Pool or Profiler can be updated. This step changed nothing:")
+    assert "enableSageMakerMetricsTimeSeries" in verdict.reason
+
+
+def test_other_terminal_messages_are_reported_as_they_are() -> None:
+    obj = cr({"conditions": [{"type": "ACK.Terminal", "status": "True", "message": "InvalidParameterValue: bad"}]})
+    assert judge(obj, rules_for("TrainingJob")).reason == "ACK.Terminal: InvalidParameterValue: bad"
