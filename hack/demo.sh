@@ -146,7 +146,8 @@ EOF
 
 if [[ "$controller" != "running" ]]; then
   banner "The run failed as expected: the stack has no ACK controller (ACK_CONTROLLER=$controller)." \
-    "See README.md, \"Known limits, read this first\". Nothing else is wrong with your setup."
+    "See README.md, \"Known limits, read this first\". Nothing else is wrong with your setup." \
+    "With a controller binary of v1.9.1: ACK_CONTROLLER_BIN=/path/to/controller make demo"
   exit 1
 fi
 if [[ $status -ne 0 ]]; then

@@ -48,3 +48,4 @@ def test_demo(cluster: Cluster) -> None:
         assert "sagemaker-trainingjob: Failed (exit code 3)" in out
         assert "sagemaker-model: Skipped" in out
         assert "The run failed as expected" in out
+        assert "ACK_CONTROLLER_BIN=/path/to/controller make demo" in out
