@@ -4,14 +4,12 @@ test_stack.py::test_crds_show_acks_printer_columns)."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
 from sagemaker_ack_kfp.naming import RUN_LABEL, TASK_LABEL
-from sagemaker_ack_kfp.stack.layout import binary_paths
 from tests.support.cluster import Cluster
 from tests.support.component_command import ComponentStep
 from tests.support.manifests import training_arguments
@@ -20,10 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def kubectl(cluster: Cluster, *args: str) -> str:
-    result = subprocess.run(
-        [str(binary_paths()["kubectl"]), "--kubeconfig", str(cluster.kubeconfig), *args],
-        check=False, capture_output=True, text=True, timeout=60,
-    )
+    result = cluster.kubectl(*args, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

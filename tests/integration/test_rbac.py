@@ -17,7 +17,6 @@ from kubernetes import client, config
 from sagemaker_ack_kfp.codegen.ack_release import REPO_ROOT
 from sagemaker_ack_kfp.naming import RUN_LABEL
 from sagemaker_ack_kfp.rbac import manifests
-from sagemaker_ack_kfp.stack.layout import binary_paths
 from tests.support.cluster import GROUP, VERSION, Cluster, PrivateStacks, create_namespace, wait_for
 from tests.support.component_command import ComponentStep
 from tests.support.manifests import training_arguments, training_job
@@ -52,11 +51,6 @@ def setup_cli(cluster: Cluster, *args: str, wrapper: bool = False) -> subprocess
     )
 
 
-def kubectl(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(binary_paths()["kubectl"]), "--kubeconfig", str(cluster.kubeconfig), *args],
-        capture_output=True, text=True, timeout=60, check=check,
-    )
 
 
 def sa_kubeconfig(cluster: Cluster, namespace: str, tmp_path: Path, name: str = SA) -> Path:
@@ -99,7 +93,7 @@ def can_i(cluster: Cluster, verb: str, resource: str, namespace: str, subject: s
     `resource` may name a subresource as kind/sub (passed as --subresource)."""
     kind, _, sub = resource.partition("/")
     extra = [f"--subresource={sub}"] if sub else []
-    result = kubectl(cluster, "auth", "can-i", verb, kind, *extra, "-n", namespace, f"--as={subject}", check=False)
+    result = cluster.kubectl("auth", "can-i", verb, kind, *extra, "-n", namespace, f"--as={subject}", check=False)
     assert result.returncode in (0, 1), result.stderr
     return result.returncode == 0
 
@@ -212,7 +206,7 @@ def test_can_i_matrix_for_the_bound_account(cluster: Cluster, granted: str) -> N
     assert wrong == []
     # Nothing cluster-wide.
     for args in (("list", f"trainingjobs.{GROUP}", "--all-namespaces"), ("get", "namespaces"), ("create", "clusterroles")):
-        result = kubectl(cluster, "auth", "can-i", *args, f"--as={subject}", check=False)
+        result = cluster.kubectl("auth", "can-i", *args, f"--as={subject}", check=False)
         assert result.returncode == 1, f"can-i {args}: {result.stdout}"
 
 
@@ -324,7 +318,7 @@ def test_refuses_when_the_crds_are_missing(no_crds_stack: Cluster) -> None:
 
 def test_static_kustomization_grants_the_same(cluster: Cluster, namespace: str) -> None:
     """`kubectl apply -k rbac/ -n <ns>` binds default-editor of <ns>; the CLI then finds nothing to change."""
-    kubectl(cluster, "apply", "-k", str(REPO_ROOT / "rbac"), "-n", namespace)
+    cluster.kubectl("apply", "-k", str(REPO_ROOT / "rbac"), "-n", namespace)
     subject = f"system:serviceaccount:{namespace}:default-editor"
     assert can_i(cluster, "create", f"trainingjobs.{GROUP}", namespace, subject)
     assert not can_i(cluster, "create", f"trainingjobs.{GROUP}", namespace, "system:serviceaccount:elsewhere:default-editor")

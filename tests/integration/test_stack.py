@@ -4,7 +4,6 @@ controller drives TrainingJobs through the simulator."""
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,12 @@ import yaml
 from kubernetes import client, config
 
 from sagemaker_ack_kfp.codegen.ack_release import pinned_versions
-from sagemaker_ack_kfp.stack.layout import binary_paths
 from tests.support.cluster import GROUP, VERSION, Cluster, PrivateStacks, create_namespace, wait_for
 from tests.support.manifests import training_job
 
 pytestmark = pytest.mark.integration
 
 
-def kubectl(cluster: Cluster, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(binary_paths()["kubectl"]), "--kubeconfig", str(cluster.kubeconfig), *args],
-        input=stdin, capture_output=True, text=True, timeout=60, check=check,
-    )
 
 
 def get_training_job(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
@@ -40,7 +33,7 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
 def test_server_reports_the_pinned_kubernetes_version(cluster: Cluster) -> None:
     if cluster.stack is None:
         pytest.skip("only the local stack pins the server version")
-    out = kubectl(cluster, "version", "-o", "yaml").stdout
+    out = cluster.kubectl("version", "-o", "yaml").stdout
     assert yaml.safe_load(out)["serverVersion"]["gitVersion"] == pinned_versions()["KUBERNETES_VERSION"]
 
 
@@ -55,10 +48,10 @@ def test_second_stack_up_reuses_the_running_stack(cluster: Cluster) -> None:
 def test_api_server_rejects_a_wrong_type_by_the_crd_schema(cluster: Cluster, namespace: str) -> None:
     manifest = training_job("wrong-type", namespace)
     manifest["spec"]["resourceConfig"]["instanceCount"] = "two"
-    result = kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(manifest), check=False)
+    result = cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(manifest), check=False)
     assert result.returncode != 0
     assert "spec.resourceConfig.instanceCount" in result.stderr and "integer" in result.stderr
-    assert kubectl(cluster, "get", "trainingjobs", "-n", namespace, "-o", "name").stdout.strip() == ""
+    assert cluster.kubectl("get", "trainingjobs", "-n", namespace, "-o", "name").stdout.strip() == ""
 
 
 def test_user_without_rolebinding_is_forbidden(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
@@ -73,15 +66,15 @@ def test_user_without_rolebinding_is_forbidden(cluster: Cluster, namespace: str,
 
 
 def test_crds_show_acks_printer_columns(cluster: Cluster, namespace: str) -> None:
-    kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(training_job("columns", namespace)))
-    header = kubectl(cluster, "get", "trainingjobs", "-n", namespace).stdout.splitlines()[0].split()
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(training_job("columns", namespace)))
+    header = cluster.kubectl("get", "trainingjobs", "-n", namespace).stdout.splitlines()[0].split()
     assert header[:3] == ["NAME", "SECONDARY-STATUS", "STATUS"]
 
 
 @pytest.mark.controller
 def test_controller_drives_a_training_job_to_completed(cluster: Cluster, namespace: str) -> None:
     name = f"tj-{uuid.uuid4().hex[:8]}"
-    kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(training_job(name, namespace)))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(training_job(name, namespace)))
     done = wait_for(
         lambda: (obj := get_training_job(cluster, namespace, name)).get("status", {}).get("trainingJobStatus") == "Completed"
         and condition(obj, "ACK.ResourceSynced").get("status") == "True"
@@ -102,7 +95,7 @@ def test_controller_drives_a_training_job_to_completed(cluster: Cluster, namespa
 def test_injected_failure_ends_failed_with_its_reason(cluster: Cluster, namespace: str) -> None:
     name = f"tj-{uuid.uuid4().hex[:8]}"
     manifest = training_job(name, namespace, fail_reason="AlgorithmError: injected by the test")
-    kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(manifest))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(manifest))
     failed = wait_for(
         lambda: (obj := get_training_job(cluster, namespace, name)).get("status", {}).get("trainingJobStatus") == "Failed"
         and obj,
@@ -116,12 +109,12 @@ def test_injected_failure_ends_failed_with_its_reason(cluster: Cluster, namespac
 def test_deleting_an_in_progress_training_job_stops_it(cluster: Cluster, namespace: str) -> None:
     name = f"tj-{uuid.uuid4().hex[:8]}"
     # Long phases keep the job InProgress while we delete it.
-    kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(training_job(name, namespace, phase_seconds="60")))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(training_job(name, namespace, phase_seconds="60")))
     wait_for(
         lambda: [j for j in cluster.sim_resources("TrainingJob", name_prefix=name) if j["status"] == "InProgress"],
         timeout=60, what="the job InProgress in the simulator",
     )
-    kubectl(cluster, "delete", "trainingjob", name, "-n", namespace, "--wait=false")
+    cluster.kubectl("delete", "trainingjob", name, "-n", namespace, "--wait=false")
     wait_for(
         lambda: [j for j in cluster.sim_resources("TrainingJob", name_prefix=name) if j["status"] in ("Stopping", "Stopped")],
         timeout=120, interval=1, what="StopTrainingJob to reach the simulator",
@@ -130,6 +123,7 @@ def test_deleting_an_in_progress_training_job_stops_it(cluster: Cluster, namespa
 
 
 @pytest.mark.controller
+@pytest.mark.simulator
 def test_controller_recovers_after_a_throttling_burst(private_stack: PrivateStacks) -> None:
     """SageMaker throttles the account (every caller's next 5 calls) just as a TrainingJob is
     applied: the controller backs off, creates exactly one job, and drives it to Completed.
@@ -141,7 +135,7 @@ def test_controller_recovers_after_a_throttling_burst(private_stack: PrivateStac
     namespace = create_namespace(cluster, "throttling-burst")
     name = f"tj-{uuid.uuid4().hex[:8]}"
     cluster.sim("/_sim/throttle", {"count": 5})
-    kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(training_job(name, namespace, phase_seconds="2")))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(training_job(name, namespace, phase_seconds="2")))
     done = wait_for(
         lambda: (obj := get_training_job(cluster, namespace, name)).get("status", {}).get("trainingJobStatus") == "Completed"
         and obj,
