@@ -98,7 +98,9 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         message = str(terminal.get("message") or terminal.get("reason") or "")
         hints = [hint for fragment, hint in rules.terminal_hints.items() if fragment in message]
         reason = f"ACK.Terminal: {message}".strip()
-        return Verdict(Phase.FAILED, reason=" ".join([f"{reason.rstrip('.')}.", *hints]) if hints else reason)
+        if hints:
+            reason = f"{reason.rstrip('.')}. {' '.join(hints)}"
+        return Verdict(Phase.FAILED, reason=reason)
     recoverable = conds.get(RECOVERABLE)
     recoverable_message = ""
     if recoverable and recoverable.get("status") == "True":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagemaker_ack_kfp.completion import KindRules, arn_of
+from sagemaker_ack_kfp.overlays.late_initialization import skipped_late_initialization_hint
 
 
 def best_model_artifact_url(spec: dict[str, Any], best_job_name: str) -> str:
@@ -53,13 +54,10 @@ RULES = KindRules(
         "trainingJobDefinition.enableNetworkIsolation": False,
     },
     terminal_hints={
-        "not implemented": (
-            "This step changed nothing: ACK cannot update a tuning job, and the controller saw a spec change "
-            "because it compared the spec with SageMaker's copy before it could copy SageMaker's defaults into "
-            "it (most likely its read right after the create was throttled; ACK v1.9.1). The SageMaker tuning "
-            "job keeps running, but the resource no longer follows it: watch or stop it in the SageMaker "
-            "console. To avoid this, give training_job_definition's algorithmSpecification.metricDefinitions "
-            "explicitly."
+        "not implemented": skipped_late_initialization_hint(
+            "tuning job",
+            cause="ACK cannot update a tuning job, and ",
+            avoid="give training_job_definition's algorithmSpecification.metricDefinitions explicitly",
         ),
     },
 )

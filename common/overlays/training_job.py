@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagemaker_ack_kfp.completion import KindRules, arn_of
+from sagemaker_ack_kfp.overlays.late_initialization import skipped_late_initialization_hint
 
 
 def _outputs(obj: dict[str, Any]) -> dict[str, Any]:
@@ -50,12 +51,8 @@ RULES = KindRules(
         "outputDataConfig.kmsKeyID": "",
     },
     terminal_hints={
-        "only Warm Pool or Profiler can be updated": (
-            "This step changed nothing: the controller compared the spec with SageMaker's copy before it could "
-            "copy SageMaker's defaults into it (most likely its read right after the create was throttled; "
-            "ACK v1.9.1) and refused the update it thought was needed. The SageMaker training job keeps "
-            "running, but the resource no longer follows it: watch or stop it in the SageMaker console. "
-            "To avoid this, set algorithm_specification's enableSageMakerMetricsTimeSeries explicitly."
+        "only Warm Pool or Profiler can be updated": skipped_late_initialization_hint(
+            "training job", avoid="set algorithm_specification's enableSageMakerMetricsTimeSeries explicitly"
         ),
     },
 )

@@ -27,11 +27,10 @@ def new_run_id() -> str:
 
 
 def component(
-    cluster: Cluster, workdir: Path, arguments: dict[str, Any], *, run_id: str, task: str = "train"
+    cluster: Cluster, workdir: Path, arguments: dict[str, Any], *, run_id: str, task: str = "train",
+    kind: str = "TrainingJob",
 ) -> ComponentStep:
-    return ComponentStep(
-        "TrainingJob", arguments, kubeconfig=cluster.kubeconfig, workdir=workdir, run_id=run_id, task=task
-    )
+    return ComponentStep(kind, arguments, kubeconfig=cluster.kubeconfig, workdir=workdir, run_id=run_id, task=task)
 
 
 class Running:

@@ -11,6 +11,7 @@ import pytest
 from tests.faults.harness import (
     Running,
     assert_completed,
+    component,
     created_jobs,
     custom_resources,
     job_name,
@@ -19,7 +20,6 @@ from tests.faults.harness import (
     throttled_calls,
 )
 from tests.support.cluster import Cluster, create_namespace
-from tests.support.component_command import ComponentStep
 from tests.support.manifests import tags, training_arguments, tuning_arguments
 
 pytestmark = [pytest.mark.integration, pytest.mark.controller, pytest.mark.slow]
@@ -106,9 +106,8 @@ def test_throttling_right_after_a_tuning_job_is_created(controller_stack: Cluste
     arguments = tuning_arguments(namespace, tags=tags(throttle_next="4", phase_seconds="1"))
     arguments["training_job_definition"]["algorithmSpecification"]["metricDefinitions"] = [
         {"name": "test:msd", "regex": "test:msd=([0-9.]+)"}]
-    step = ComponentStep("HyperParameterTuningJob", arguments, kubeconfig=cluster.kubeconfig, workdir=tmp_path,
-                         run_id=new_run_id(), task="tune")
-    result = step.run(timeout=300)
+    result = component(cluster, tmp_path, arguments, run_id=new_run_id(), task="tune", kind="HyperParameterTuningJob").run(
+        timeout=300)
 
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.output_json("status")["hyperParameterTuningJobStatus"] == "Completed"

@@ -19,8 +19,6 @@ from tests.support.manifests import training_job
 pytestmark = pytest.mark.integration
 
 
-
-
 def get_training_job(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
     api = client.CustomObjectsApi(cluster.admin())
     return dict(api.get_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", name))

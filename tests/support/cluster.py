@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client, config
 
 from sagemaker_ack_kfp.stack.control_plane import ADMIN_USER, Stack, StackState
+from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 
 GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"
 
@@ -120,8 +121,6 @@ class PrivateStacks:
         self._stacks: list[Stack] = []
 
     def start(self, *, with_controller: bool = True, install_crds: bool = True) -> Cluster:
-        from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
-
         # On an external cluster (a laptop running the suite against kind, say), the local
         # stack's binaries may never have been built: skip rather than fail to start.
         missing = [name for name in ("etcd", "kube-apiserver") if not binary_paths()[name].exists()]
@@ -140,8 +139,6 @@ class PrivateStacks:
 def kubectl_binary() -> str:
     """The local stack's own kubectl (the pinned version), else the one on PATH (a laptop running
     the suite against kind, say)."""
-    from sagemaker_ack_kfp.stack.layout import binary_paths
-
     built = binary_paths()["kubectl"]
     found = str(built) if built.exists() else shutil.which("kubectl")
     if not found:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from sagemaker_ack_kfp.kinds import load_kind
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
@@ -50,16 +51,12 @@ def training_job(name: str, namespace: str, **injections: str) -> dict[str, Any]
     }
 
 
-def snake(field: str) -> str:
-    """A spec field's component input name: roleARN -> role_arn, volumeSizeInGB -> volume_size_in_gb."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", field)).lower()
-
-
 def training_arguments(namespace: str, *, spec: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
     """A valid TrainingJob step's inputs in `namespace`, from `spec` (default: training_spec) less
     its name, so the runtime derives one; `None` overrides drop an input."""
     spec = spec or training_spec("unused")
-    arguments: dict[str, Any] = {snake(field): value for field, value in spec.items() if field != "trainingJobName"}
+    kind = load_kind("TrainingJob")
+    arguments: dict[str, Any] = {kind.input_name(field): value for field, value in spec.items() if field != kind.name_field}
     arguments.update(namespace=namespace, **overrides)
     return {key: value for key, value in arguments.items() if value is not None}
 

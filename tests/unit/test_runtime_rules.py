@@ -6,15 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from sagemaker_ack_kfp.completion import Expectation, Phase, judge
 from sagemaker_ack_kfp.identity import StepIdentity, resolve, task_from_node_name
+from sagemaker_ack_kfp.kinds import load_kind
 from sagemaker_ack_kfp.naming import SAGEMAKER_NAME, generated_name, labels_for
 from sagemaker_ack_kfp.outputs import serialize, write_outputs
 from sagemaker_ack_kfp.overlays import rules_for
 from sagemaker_ack_kfp.overlays.hosting import LAST_UPDATE_ANNOTATION
 from sagemaker_ack_kfp.redacting import MASK, Redactor
+from sagemaker_ack_kfp.runner import with_service_defaults
 
 # ----- identity ----------------------------------------------------------------------------
 
@@ -179,8 +182,6 @@ def test_outputs_are_plain_values(tmp_path: Path) -> None:
 
 
 def test_service_defaults_fill_only_what_the_user_left_out() -> None:
-    from sagemaker_ack_kfp.runner import with_service_defaults
-
     spec = {
         "enableNetworkIsolation": True,
         "algorithmSpecification": {"trainingImage": "img"},
@@ -196,8 +197,6 @@ def test_service_defaults_fill_only_what_the_user_left_out() -> None:
 
 
 def test_service_defaults_never_create_a_parent_object() -> None:
-    from sagemaker_ack_kfp.runner import with_service_defaults
-
     filled = with_service_defaults({"roleARN": "r"}, {"outputDataConfig.compressionType": "GZIP", "flag": False})
     assert filled == {"roleARN": "r", "flag": False}
 
@@ -205,10 +204,6 @@ def test_service_defaults_never_create_a_parent_object() -> None:
 @pytest.mark.parametrize("kind", ["TrainingJob", "HyperParameterTuningJob"])
 def test_service_defaults_are_fields_of_the_crd_with_valid_values(kind: str) -> None:
     """A new controller release that renames one of these fields fails here, not in production."""
-    import jsonschema
-
-    from sagemaker_ack_kfp.kinds import load_kind
-
     schema = load_kind(kind).spec_schema
     for path, value in rules_for(kind).service_defaults.items():
         node = schema
