@@ -23,6 +23,8 @@ from sagemaker_ack_kfp.errors import ClusterError, CrdsMissing, Forbidden
 T = TypeVar("T")
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 _SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+# A conditional delete that keeps conflicting means the object keeps changing under it.
+_DELETE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -138,12 +140,13 @@ class Kube:
             delay = min(delay * 2, self.retry.max_delay)
 
     # ----- custom resources --------------------------------------------------------------
-    def get(self, ref: ResourceRef) -> dict[str, Any] | None:
+    def get(self, ref: ResourceRef, *, give_up_after: float | None = None) -> dict[str, Any] | None:
         try:
             obj = self.call(
                 f"GET {ref.describe()}",
                 self.custom.get_namespaced_custom_object,
                 ref.group, ref.version, ref.namespace, ref.plural, ref.name,
+                give_up_after=give_up_after,
             )
         except ApiException as exc:
             if exc.status == 404 and self._is_missing_object(exc, ref):
@@ -179,19 +182,35 @@ class Kube:
             raise translate(exc, verb="patch", ref=ref) from None
 
     def delete(self, ref: ResourceRef, *, give_up_after: float | None = None) -> bool:
-        """Delete; False if it was already gone."""
-        try:
-            self.call(
-                f"DELETE {ref.describe()}",
-                self.custom.delete_namespaced_custom_object,
-                ref.group, ref.version, ref.namespace, ref.plural, ref.name,
-                give_up_after=give_up_after,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
+        """Delete; False if it was already gone.
+
+        The delete is conditional on the resourceVersion it was decided on. The API server looks
+        at an object's finalizers only when a delete arrives: the finalizer that the controller
+        adds just before it creates the SageMaker job, landing while an unconditional delete is
+        in flight, would be deleted with the object, and the job would run on with nothing left
+        to stop it. A conflict means the object changed: read it again and delete once more,
+        which a finalizer now turns into a graceful deletion that the controller completes."""
+        for _ in range(_DELETE_ATTEMPTS):
+            current = self.get(ref, give_up_after=give_up_after)
+            if current is None:
                 return False
-            raise translate(exc, verb="delete", ref=ref) from None
-        return True
+            preconditions = {"resourceVersion": current["metadata"]["resourceVersion"]}
+            try:
+                self.call(
+                    f"DELETE {ref.describe()}",
+                    self.custom.delete_namespaced_custom_object,
+                    ref.group, ref.version, ref.namespace, ref.plural, ref.name,
+                    body={"preconditions": preconditions},
+                    give_up_after=give_up_after,
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return False
+                if exc.status == 409:
+                    continue
+                raise translate(exc, verb="delete", ref=ref) from None
+            return True
+        raise ClusterError(f"{ref.describe()} kept changing while the step tried to delete it ({_DELETE_ATTEMPTS} attempts)")
 
     def watch(self, ref: ResourceRef, *, resource_version: str, timeout_seconds: int) -> Iterator[dict[str, Any]]:
         """One watch request on one object, from resource_version, for at most timeout_seconds.

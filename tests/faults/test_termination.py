@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from sagemaker_ack_kfp.kube import Kube, ResourceRef
 
 from tests.faults.harness import (
     STOPPED,
@@ -18,8 +23,8 @@ from tests.faults.harness import (
     wait_until_gone,
     wait_until_stopped,
 )
-from tests.support.cluster import Cluster, wait_for
-from tests.support.manifests import tags, training_arguments
+from tests.support.cluster import GROUP, VERSION, Cluster, wait_for
+from tests.support.manifests import tags, training_arguments, training_job
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +102,38 @@ def test_sigterm_during_the_wait_stops_the_job(cluster: Cluster, namespace: str,
     assert stopped["status"] == "Stopped"
     assert len(sim_jobs(cluster, name)) == 1
     wait_until_gone(cluster, namespace, name)
+
+
+def test_a_finalizer_added_while_the_step_deletes_is_honoured(cluster: Cluster, namespace: str) -> None:
+    """SIGTERM right after create races the controller, which adds its finalizer and then creates
+    the SageMaker job. The API server checks finalizers only when a delete arrives, so an
+    unconditional delete in flight would take the finalizer with it and orphan the job (seen:
+    test_sigterm_right_after_create_deletes_the_resource, about one run in five). The step's
+    delete is conditional on the version it read: here the finalizer lands between that read
+    and the delete, the stale delete is refused, and the repeated one is a graceful deletion."""
+    finalizer = "finalizers.sagemaker.services.k8s.aws/TrainingJob"
+    admin = client.CustomObjectsApi(cluster.admin())
+    admin.create_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", training_job("racing", namespace))
+    kube = Kube(cluster.admin())
+    real_delete = kube.custom.delete_namespaced_custom_object
+    answers: list[int] = []
+
+    def delete_after_the_controller_moved(*args: Any, **kwargs: Any) -> Any:
+        if not answers:  # the controller's finalizer lands after the step's read, before its delete
+            admin.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, "trainingjobs", "racing", {"metadata": {"finalizers": [finalizer]}})
+        try:
+            result = real_delete(*args, **kwargs)
+        except ApiException as exc:
+            answers.append(exc.status)
+            raise
+        answers.append(200)
+        return result
+
+    kube.custom.delete_namespaced_custom_object = delete_after_the_controller_moved  # type: ignore[method-assign]
+    assert kube.delete(ResourceRef(GROUP, VERSION, "trainingjobs", "TrainingJob", namespace, "racing"))
+
+    assert answers == [409, 200]  # the delete decided on the old version did not go through
+    obj = admin.get_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", "racing")
+    assert obj["metadata"]["finalizers"] == [finalizer] and obj["metadata"].get("deletionTimestamp")
+    admin.patch_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", "racing", {"metadata": {"finalizers": None}})
