@@ -26,6 +26,7 @@ from sagemaker_ack_kfp.completion import (
     arn_of,
     conditions,
     fresh,
+    recoverable_message,
 )
 
 LAST_UPDATE_ANNOTATION = "sagemaker.services.k8s.aws/last-endpoint-config-for-update"
@@ -64,8 +65,10 @@ def judge_endpoint(obj: dict[str, Any], expectation: Expectation) -> Verdict | N
 
     if endpoint_status == "Failed":
         return Verdict(Phase.FAILED, reason=f"endpoint Failed: {reason or 'no reason given'}")
+    # Waiting, but a controller that keeps retrying (ACK.Recoverable) is timed by the runner.
+    waiting = Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
     if expectation.updated and last_update != wanted:
-        return Verdict(Phase.WAITING)  # the controller has not started our update yet
+        return waiting  # the controller has not started our update yet
     update_refused = synced.get("status") == "False" or terminal.get("status") == "True"
     if last_update == wanted and reason and update_refused:
         still = _LATEST_CONFIG.search(f"{synced.get('message') or ''} {terminal.get('message') or ''}")
@@ -83,7 +86,7 @@ def judge_endpoint(obj: dict[str, Any], expectation: Expectation) -> Verdict | N
         return Verdict(Phase.SUCCEEDED)
     if terminal.get("status") == "True":
         return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or reason}")
-    return Verdict(Phase.WAITING)
+    return waiting
 
 
 MODEL = KindRules(
