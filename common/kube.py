@@ -214,17 +214,19 @@ class Kube:
 
     def watch(self, ref: ResourceRef, *, resource_version: str, timeout_seconds: int) -> Iterator[dict[str, Any]]:
         """One watch request on one object, from resource_version, for at most timeout_seconds.
+        Without a resource_version the API server starts with the object as it is now (ADDED).
 
         Yields raw events. Raises Gone on 410; connection errors propagate to the caller,
         who reconnects from the last resourceVersion it saw.
         """
         self.requests += 1
+        since = {"resource_version": resource_version} if resource_version else {}
         stream = watch.Watch().stream(
             self.custom.list_namespaced_custom_object,
             ref.group, ref.version, ref.namespace, ref.plural,
             field_selector=f"metadata.name={ref.name}",
-            resource_version=resource_version,
             allow_watch_bookmarks=True,
+            **since,
             timeout_seconds=timeout_seconds,
             # The client gives up a little after the server should have closed the stream.
             _request_timeout=(10, timeout_seconds + 30),

@@ -1,7 +1,7 @@
 """Follow one custom resource: GET it for a resourceVersion, then watch that one object from
-there, keeping the last version seen (bookmarks included). A 410 Gone re-reads the object; a lost
-connection, 429 or 5xx reconnects with backoff from the last version, so a step survives an API
-server restart in the middle of its wait.
+there, keeping the last version seen (bookmarks included). A 410 Gone watches again from the
+current state; a lost connection, 429 or 5xx reconnects with backoff from the last version, so a
+step survives an API server restart in the middle of its wait.
 
 `follow` yields each new snapshot, and None whenever a watch window closes without news, so the
 caller can check its deadlines. The window length is the caller's: long when nothing is due, which
@@ -75,10 +75,12 @@ def follow(
                 delay = min(delay * 2, kube.retry.max_delay)
             yield None
         except Gone:
-            obj = _read(kube, ref)
-            version = obj["metadata"]["resourceVersion"]
+            # Too old for the API server (its watch cache restarted or moved on). The object's own
+            # version may be just as old, so re-reading it would not help: watch without a version,
+            # and the API server starts with the current object (an ADDED event), then its changes.
+            version = ""
             answered()
-            yield obj
+            yield None
         except _CONNECTION_ERRORS as exc:
             now = time.monotonic()
             if failing_since is None:
