@@ -92,6 +92,8 @@ class Replayer:
         self.bindings: Bindings | None = None
         self.live: dict[str, Any] | None = None
         self.gone = False
+        # What the step did where the recording has it act: (action, the resource right after it).
+        self.step_actions: list[tuple[str, dict[str, Any] | None]] = []
         self._updated_at = ""
 
     # ----- where we are --------------------------------------------------------------------
@@ -231,6 +233,7 @@ class Replayer:
             self.live, self.gone = obj, obj is None
         else:
             raise ReplayError(f"{self.describe()}: cannot wait for a step's {event.action!r}")
+        self.step_actions.append((event.action, copy.deepcopy(self.live)))
 
     def _write(self, event: RecordedEvent) -> None:
         previous = self._bound(self.events[self.position - 1].object)
@@ -307,11 +310,17 @@ class ReplayingController:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> None:
-        for kind in self.kinds:
-            thread = threading.Thread(target=self._watch, args=(load_kind(kind),), daemon=True, name=f"replaying-{kind}")
+    def start(self, *, timeout: float = 60.0) -> None:
+        """Start watching; returns once every kind is watched (as a controller that is up)."""
+        ready = [threading.Event() for _ in self.kinds]
+        for kind, listed in zip(self.kinds, ready):
+            thread = threading.Thread(target=self._watch, args=(load_kind(kind), listed), daemon=True, name=f"replaying-{kind}")
             thread.start()
             self._threads.append(thread)
+        deadline = time.monotonic() + timeout
+        for listed in ready:
+            if not listed.wait(max(0.0, deadline - time.monotonic())):
+                raise ReplayError(f"the replaying controller could not list every kind within {timeout:.0f}s")
 
     def stop(self) -> None:
         self._stop.set()
@@ -323,9 +332,13 @@ class ReplayingController:
             if self.errors:
                 raise ReplayError("the replaying controller failed:\n" + "\n".join(self.errors))
 
-    def _watch(self, kind: KindInfo) -> None:
+    def _watch(self, kind: KindInfo, listed: threading.Event) -> None:
         api = client.CustomObjectsApi(self.api_client)
-        version = api.list_namespaced_custom_object(kind.group, kind.version, self.namespace, kind.plural)["metadata"]["resourceVersion"]
+        listing = api.list_namespaced_custom_object(kind.group, kind.version, self.namespace, kind.plural)
+        version = listing["metadata"]["resourceVersion"]
+        for obj in listing["items"]:  # there before the controller started: it acts on them too
+            self._begin(kind.kind, obj)
+        listed.set()
         while not self._stop.is_set():
             try:
                 for event in watch.Watch().stream(

@@ -147,6 +147,7 @@ class FaultProxy:
                 rule.hold.wait()
                 return
             if rule is not None:
+                _body(client, head, rest)  # read it all: closing on an unread body resets the connection
                 self._record(method, path, f"answered {rule.status}")
                 client.sendall(_status_response(rule.status, rule.retry_after))
                 return
@@ -162,20 +163,14 @@ class FaultProxy:
             return
         upstream.settimeout(None)
         with upstream:
-            upstream.sendall(_connection_close(head) + rest)
-            done = threading.Event()
-
-            def pump(source: ssl.SSLSocket, target: ssl.SSLSocket) -> None:
-                try:
-                    while chunk := source.recv(65536):
-                        target.sendall(chunk)
-                except OSError:
-                    pass
-                done.set()
-
-            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
-            pump(upstream, client)
-            done.wait(timeout=1)
+            # The whole request first, then the answer: one request per connection, so nothing more
+            # comes from the client (and no two threads use one TLS socket at once).
+            upstream.sendall(_connection_close(head) + _body(client, head, rest))
+            try:
+                while chunk := upstream.recv(65536):
+                    client.sendall(chunk)
+            except OSError:
+                pass
 
 
 def _read_head(sock: ssl.SSLSocket) -> tuple[bytes, bytes]:
@@ -192,6 +187,21 @@ def _read_head(sock: ssl.SSLSocket) -> tuple[bytes, bytes]:
             return b"", b""
     head, rest = data.split(b"\r\n\r\n", 1)
     return head + b"\r\n\r\n", rest
+
+
+def _body(sock: ssl.SSLSocket, head: bytes, rest: bytes) -> bytes:
+    """The request's body (by its Content-Length; the Kubernetes client sends no chunked bodies)."""
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return rest
 
 
 def _request_line(head: bytes) -> tuple[str, str]:
