@@ -340,21 +340,23 @@ def signature(kind: str, event: RecordedEvent) -> dict[str, Any]:
 
 
 def shape(recording: Recording) -> dict[str, Any]:
-    """A recording's shape: the order of its actions and of its status values, the set of its
-    events' signatures and its last one. Timing varies between runs (how many times the controller
-    saw a job InProgress); these do not."""
+    """A recording's shape: the order of its actions and of its status values, the finalizer lists
+    and the event signatures it has, and its last signature. Timing varies between runs (how many
+    times the controller saw a job InProgress); these do not."""
     signatures = [signature(recording.kind, event) for event in recording.events]
     values: list[Any] = []
     for sig in signatures:
         if sig["by"] == CONTROLLER and sig["status_value"] is not None and (not values or values[-1] != sig["status_value"]):
             values.append(sig["status_value"])
+    # Finalizers apart: a controller that keeps retrying adds and removes its finalizer between
+    # writes, so which status snapshot carries which is a matter of timing; which lists occur is not.
+    without = [{key: value for key, value in sig.items() if key != "finalizers"} for sig in signatures]
     return {
         "actions": [f"{event.by}:{event.action}" for event in recording.events if event.by != CONTROLLER],
         "status_values": values,
-        "signatures": sorted({json.dumps(sig, sort_keys=True) for sig in signatures}),
-        # Without its finalizers: a controller that keeps retrying adds and removes them, so where
-        # a recording stops decides them (the set of signatures still has both).
-        "final": {key: value for key, value in signatures[-1].items() if key != "finalizers"} if signatures else {},
+        "finalizers": sorted({json.dumps(sig["finalizers"]) for sig in signatures}),
+        "signatures": sorted({json.dumps(sig, sort_keys=True) for sig in without}),
+        "final": without[-1] if without else {},
     }
 
 
@@ -362,7 +364,7 @@ def shape_differences(expected: Recording, actual: Recording) -> list[str]:
     """How `actual`'s shape differs from `expected`'s, in words (empty when they match)."""
     want, got = shape(expected), shape(actual)
     problems = []
-    for key in ("actions", "status_values", "final"):
+    for key in ("actions", "status_values", "finalizers", "final"):
         if want[key] != got[key]:
             problems.append(f"{key}: recorded {json.dumps(want[key], sort_keys=True)}, now {json.dumps(got[key], sort_keys=True)}")
     missing = sorted(set(want["signatures"]) - set(got["signatures"]))
