@@ -5,18 +5,17 @@ output; the controller's part is replayed from recordings of the real controller
 Jobs are stopped: their resource is deleted (the controller then stops the SageMaker job and
 removes its finalizer). Hosting and monitoring resources are left in place (an evicted pod must
 not take a live endpoint down), unless an Endpoint step was given delete_on_cancel=true.
+(The stages before the controller acts, which need no replay, are in tests/faults/test_termination.py.)
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.contract.stage import Contract
 from tests.support.component_command import StepResult
-from tests.support.fault_proxy import FaultProxy
 from tests.support.manifests import DEFINITION_PREFIXES, step_arguments
 
 pytestmark = pytest.mark.integration
@@ -46,40 +45,6 @@ def delete_codes(contract: Contract, kind: str) -> list[int]:
 def one_graceful_delete(codes: list[int]) -> None:
     """The step's conditional delete went through once (after any conflicts it re-read and retried)."""
     assert codes and codes[-1] == 200 and all(code == 409 for code in codes[:-1]), codes
-
-
-def test_sigterm_while_the_create_is_in_flight_exits_143_and_leaves_nothing(contract: Contract, tmp_path: Path) -> None:
-    """The API server has not answered the create yet (the proxy holds it) when the run is
-    terminated: the step stops waiting for it at once, and nothing was created."""
-    creates = lambda method, path: method == "POST" and path.split("?")[0].endswith("/trainingjobs")  # noqa: E731
-    with FaultProxy(contract.cluster) as proxy:
-        release = proxy.hold(match=creates)
-        run = contract.start("TrainingJob", step_arguments("TrainingJob", contract.namespace),
-                             kubeconfig=proxy.kubeconfig(tmp_path / "kubeconfig"))
-        run.wait_for_line("TrainingJob name ")  # printed right before the create
-        deadline = time.monotonic() + 30
-        while not proxy.requests(creates) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [seen.outcome for seen in proxy.requests(creates)] == ["held"]
-        signalled = time.monotonic()
-        run.terminate()
-        result = cancelled(run.finish(timeout=60))
-        release.set()
-    assert time.monotonic() - signalled < 30
-    assert "created" not in result.stdout
-    assert contract.resources("TrainingJob") == []
-    assert contract.requests("TrainingJob", "create") == []
-
-
-def test_sigterm_after_the_create_deletes_the_resource(contract: Contract) -> None:
-    run = contract.start("TrainingJob", step_arguments("TrainingJob", contract.namespace))
-    run.wait_for_line("created TrainingJob")
-    run.terminate()
-    result = cancelled(run.finish())
-    name = resource_name("TrainingJob", result.stdout)
-    assert f"deleted TrainingJob {contract.namespace}/{name}; the controller stops the SageMaker job" in result.stdout
-    assert contract.resources("TrainingJob") == []  # no finalizer yet: gone at once
-    one_graceful_delete(delete_codes(contract, "TrainingJob"))
 
 
 @pytest.mark.parametrize("kind", JOBS)
