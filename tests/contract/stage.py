@@ -27,6 +27,10 @@ from tests.support.cluster import Cluster
 from tests.support.component_command import ComponentStep
 
 
+# The replays' User-Agent, so that the audit log tells their requests from the step's.
+REPLAYER_AGENT = "sagemaker-ack-kfp-contract-replayer"
+
+
 @dataclass
 class Contract:
     cluster: Cluster
@@ -55,12 +59,17 @@ class Contract:
         return Running(self.step(kind, arguments, **options))
 
     # ----- the controller's part ---------------------------------------------------------
+    def _replayer_client(self) -> client.ApiClient:
+        api_client = self.cluster.admin()
+        api_client.user_agent = REPLAYER_AGENT
+        return api_client
+
     def replay(self, kind: str, scenario: str, *, name: str | None = None, timeout: float = 120.0) -> Replayer:
         """A replay of recordings/<kind>/<scenario>.json onto the step's resource (attach() waits for it)."""
-        return Replayer(self.cluster.admin(), load(kind, scenario), namespace=self.namespace, name=name, timeout=timeout)
+        return Replayer(self._replayer_client(), load(kind, scenario), namespace=self.namespace, name=name, timeout=timeout)
 
     def replaying_controller(self, *, choose: Chooser = by_injection_tags) -> ReplayingController:
-        return ReplayingController(self.cluster.admin(), self.namespace, choose=choose)
+        return ReplayingController(self._replayer_client(), self.namespace, choose=choose)
 
     # ----- what the API server holds -----------------------------------------------------
     def resources(self, kind: str) -> list[dict[str, Any]]:
@@ -68,8 +77,9 @@ class Contract:
         return list(self.api.list_namespaced_custom_object(info.group, info.version, self.namespace, info.plural)["items"])
 
     def requests(self, kind: str, verb: str) -> list[dict[str, Any]]:
-        """The audit log's record of every `verb` request on `kind` in this namespace, in order
-        (the local stack's API server logs each request's metadata and response code)."""
+        """The audit log's record of every `verb` request on `kind` in this namespace but the
+        replays', in order (the local stack's API server logs each request's metadata, URI and
+        response code)."""
         assert self.cluster.stack is not None, "the audit log exists on the local stack only"
         plural = load_kind(kind).plural
         found = []
@@ -77,6 +87,7 @@ class Contract:
             entry = json.loads(line)
             ref = entry.get("objectRef") or {}
             if (entry.get("stage") == "ResponseComplete" and entry.get("verb") == verb and ref.get("resource") == plural
-                    and ref.get("namespace") == self.namespace and not ref.get("subresource")):
+                    and ref.get("namespace") == self.namespace and not ref.get("subresource")
+                    and entry.get("userAgent") != REPLAYER_AGENT):
                 found.append(entry)
         return found
