@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagemaker_ack_kfp.kinds import load_kind
 from sagemaker_ack_kfp.naming import LABEL_PREFIX
 from sagemaker_ack_kfp.overlays import rules_for
 from sagemaker_ack_kfp.runner import REGION_ANNOTATION
@@ -371,7 +370,3 @@ def shape_differences(expected: Recording, actual: Recording) -> list[str]:
     new = sorted(set(got["signatures"]) - set(want["signatures"]))
     problems += [f"no longer seen: {sig}" for sig in missing] + [f"new: {sig}" for sig in new]
     return problems
-
-
-def name_field(kind: str) -> str:
-    return load_kind(kind).name_field
