@@ -246,6 +246,16 @@ def _hosting() -> list[Scenario]:
              failed(endpoint)),
         ),
         Scenario(
+            endpoint, "update-after-failure", "an Endpoint whose update SageMaker rolled back (ACK.Terminal) is updated "
+            "again, to a good config: the controller takes the new update on and the endpoint comes back InService on it",
+            endpoint_arguments,
+            (succeeded(endpoint),
+             StepUpdate(lambda p: {"endpoint_config_name": _endpoint_config(p, tags=tags(fail_reason=ENDPOINT_FAIL_REASON))}),
+             failed(endpoint),
+             StepUpdate(lambda p: {"endpoint_config_name": _endpoint_config(p)}),
+             succeeded(endpoint)),
+        ),
+        Scenario(
             endpoint, "delete", "a Creating Endpoint is deleted by its step (delete_on_cancel=true): the controller deletes "
             "it in SageMaker and removes its finalizer",
             lambda p: endpoint_arguments(p, tags=tags(phase_seconds="15")),

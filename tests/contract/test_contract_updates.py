@@ -150,3 +150,23 @@ def test_a_monitoring_schedule_update_waits_for_the_new_schedule(contract: Contr
     assert result.outputs == created.outputs
     [schedule] = contract.resources("MonitoringSchedule")
     assert schedule["status"]["monitoringScheduleStatus"] == "Scheduled" and synced(schedule) == "True"
+
+
+def test_an_update_after_a_rolled_back_update_waits_for_its_own_answer(contract: Contract) -> None:
+    """After a rolled-back update, ACK.Terminal and SageMaker's failureReason stay on the endpoint
+    until the controller takes the next update on; the next step (a fixed config) must not take
+    them for its own answer."""
+    replay, name, _ = created_endpoint(contract, "update-after-failure")
+    bad = contract.start("Endpoint", {"endpoint_name": name, "endpoint_config_name": "config-bad"})
+    replay.play(until=lambda obj: bool((obj.get("status") or {}).get("failureReason")))  # rolled back
+    failed = bad.finish()
+    assert failed.returncode == 1 and "the update to endpoint config config-bad failed" in failed.stderr, failed.stderr
+    time.sleep(NEXT_SECOND)
+    fixed = contract.start("Endpoint", {"endpoint_name": name, "endpoint_config_name": "config-c"})
+    replay.play(until=lambda obj: annotated(obj) and obj["metadata"]["annotations"][LAST_UPDATE_ANNOTATION] == "config-c")
+    fixed.wait_for_line("updated the existing Endpoint")
+    still_waiting(fixed)  # our annotation, but the failure and Terminal of the update before
+    replay.play()
+    result = ok(fixed.finish())
+    assert result.outputs["endpoint_config_name"] == "config-c"
+    assert result.output_json("status")["endpointStatus"] == "InService"
