@@ -9,7 +9,7 @@ STACK := $(PY) -m sagemaker_ack_kfp.stack
 STACK_UP_FLAGS ?= --allow-missing-controller
 PYTEST_WORKERS ?= 4
 
-.PHONY: help venv binaries stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench clean
+.PHONY: help venv binaries stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench record-statuses clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -59,6 +59,10 @@ test: stack-up ## unit and integration tests against the local stack
 
 demo: stack-up ## the mnist k-means sample pipeline end to end on the local stack
 	@bash hack/demo.sh
+
+# Needs the real controller (ACK_CONTROLLER_BIN, README "Known limits"); runs on a private stack.
+record-statuses: venv binaries ## record the ACK controller's statuses for the contract tests (tests/contract/recordings)
+	$(PY) -m tests.contract.recorder
 
 bench: venv binaries ## benchmark a step's overhead against a 30-second-poll baseline
 	$(PY) -m benchmarks.run

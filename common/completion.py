@@ -93,6 +93,12 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         extra = rules.judge_extra(obj, expectation or Expectation(spec=obj.get("spec") or {}))
         if extra is not None:
             return extra
+    failed_value = status.get(rules.status_field) if rules.status_field else None
+    if failed_value in rules.failure:
+        # Before ACK.Terminal: ACK marks some failed kinds terminal ("Check the FailureReason", for a
+        # MonitoringSchedule), and SageMaker's reason is the one the user needs.
+        reason = status.get("failureReason")
+        return Verdict(Phase.FAILED, reason=f"{failed_value}: {reason}" if reason else f"{rules.kind} ended {failed_value}")
     terminal = conds.get(TERMINAL)
     if terminal and terminal.get("status") == "True":
         message = str(terminal.get("message") or terminal.get("reason") or "")
@@ -101,26 +107,26 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         if hints:
             reason = f"{reason.rstrip('.')}. {' '.join(hints)}"
         return Verdict(Phase.FAILED, reason=reason)
-    recoverable = conds.get(RECOVERABLE)
-    recoverable_message = ""
-    if recoverable and recoverable.get("status") == "True":
-        recoverable_message = str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
-
     if rules.status_field:
         value = status.get(rules.status_field)
         if value in rules.success:
             synced = conds.get(SYNCED) or {}
             if not (expectation and expectation.updated) or (synced.get("status") == "True" and fresh(synced, expectation)):
                 return Verdict(Phase.SUCCEEDED)
-        if value in rules.failure:
-            reason = status.get("failureReason") or f"{rules.kind} ended {value}"
-            return Verdict(Phase.FAILED, reason=f"{value}: {reason}" if status.get("failureReason") else reason)
     else:
         synced = conds.get(SYNCED)
         arn = (status.get("ackResourceMetadata") or {}).get("arn")
         if synced and synced.get("status") == "True" and arn and fresh(synced, expectation):
             return Verdict(Phase.SUCCEEDED)
-    return Verdict(Phase.WAITING, recoverable=recoverable_message)
+    return Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
+
+
+def recoverable_message(obj: dict[str, Any]) -> str:
+    """The message of a True ACK.Recoverable condition ('' if there is none)."""
+    recoverable = conditions(obj).get(RECOVERABLE) or {}
+    if recoverable.get("status") != "True":
+        return ""
+    return str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
 
 
 def fresh(condition: dict[str, Any], expectation: Expectation | None) -> bool:

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
+# Where Kubernetes mounts a pod's service account (token, namespace). Tests that play a pod outside
+# one point SAGEMAKER_ACK_KFP_SERVICE_ACCOUNT_DIR at a directory of their own; nothing sets it in a pod.
+SERVICE_ACCOUNT_DIR_ENV = "SAGEMAKER_ACK_KFP_SERVICE_ACCOUNT_DIR"
+IN_POD_SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 RUN_ID_LABEL = "pipeline/runid"
 _RETRY_SUFFIX = re.compile(r"\(\d+\)$")
 
@@ -37,6 +41,10 @@ class PodReader(Protocol):
     def __call__(self, namespace: str, name: str) -> dict[str, object] | None: ...
 
 
+def service_account_dir() -> str:
+    return os.environ.get(SERVICE_ACCOUNT_DIR_ENV) or IN_POD_SERVICE_ACCOUNT_DIR
+
+
 def _resolved(value: str | None) -> str:
     """An Argo/KFP placeholder that nobody substituted counts as absent."""
     if not value or "{{" in value:
@@ -54,7 +62,7 @@ def resolve(*, run_id_arg: str | None, namespace: str, read_pod: PodReader | Non
     if env_task:
         return StepIdentity(run_id=run_id or env_run, task=env_task, source="environment (local runner)")
     pod_name = os.environ.get("HOSTNAME", "")
-    if read_pod and pod_name and os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount"):
+    if read_pod and pod_name and os.path.exists(service_account_dir()):
         pod = read_pod(namespace, pod_name) or {}
         metadata = pod.get("metadata") or {}
         assert isinstance(metadata, dict)

@@ -19,10 +19,10 @@ from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
 from sagemaker_ack_kfp.errors import ClusterError, CrdsMissing, Forbidden
+from sagemaker_ack_kfp.identity import service_account_dir
 
 T = TypeVar("T")
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-_SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 # A conditional delete that keeps conflicting means the object keeps changing under it.
 _DELETE_ATTEMPTS = 5
 
@@ -75,8 +75,7 @@ def _details(exc: ApiException) -> dict[str, Any]:
 
 def identity_hint() -> str:
     """Who this step runs as, for error messages."""
-    sa_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-    if os.path.exists(sa_file):
+    if os.path.exists(os.path.join(service_account_dir(), "token")):
         return "the pod's service account"
     return "the credentials of the current kubeconfig"
 
@@ -106,8 +105,9 @@ class Kube:
 
     @staticmethod
     def default_namespace() -> str:
-        if os.path.exists(_SA_NAMESPACE_FILE):
-            with open(_SA_NAMESPACE_FILE) as handle:
+        namespace_file = os.path.join(service_account_dir(), "namespace")
+        if os.path.exists(namespace_file):
+            with open(namespace_file) as handle:
                 return handle.read().strip()
         try:
             _, context = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
@@ -214,17 +214,19 @@ class Kube:
 
     def watch(self, ref: ResourceRef, *, resource_version: str, timeout_seconds: int) -> Iterator[dict[str, Any]]:
         """One watch request on one object, from resource_version, for at most timeout_seconds.
+        Without a resource_version the API server starts with the object as it is now (ADDED).
 
         Yields raw events. Raises Gone on 410; connection errors propagate to the caller,
         who reconnects from the last resourceVersion it saw.
         """
         self.requests += 1
+        since = {"resource_version": resource_version} if resource_version else {}
         stream = watch.Watch().stream(
             self.custom.list_namespaced_custom_object,
             ref.group, ref.version, ref.namespace, ref.plural,
             field_selector=f"metadata.name={ref.name}",
-            resource_version=resource_version,
             allow_watch_bookmarks=True,
+            **since,
             timeout_seconds=timeout_seconds,
             # The client gives up a little after the server should have closed the stream.
             _request_timeout=(10, timeout_seconds + 30),

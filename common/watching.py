@@ -1,17 +1,19 @@
 """Follow one custom resource: GET it for a resourceVersion, then watch that one object from
-there, keeping the last version seen (bookmarks included). A 410 Gone re-reads the object; a lost
-connection, 429 or 5xx reconnects with backoff from the last version, so a step survives an API
-server restart in the middle of its wait.
+there, keeping the last version seen (bookmarks included). A 410 Gone watches again from the
+current state; a lost connection, 429 or 5xx reconnects with backoff from the last version, so a
+step survives an API server restart in the middle of its wait.
 
 `follow` yields each new snapshot, and None whenever a watch window closes without news, so the
 caller can check its deadlines. The window length is the caller's: long when nothing is due, which
-keeps the request count flat in the job's length.
+keeps the request count flat in the job's length; a window is reopened shorter when a snapshot
+brings a deadline closer.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import urllib3
@@ -48,16 +50,22 @@ def follow(
         seconds = max(1, int(window()))
         opened, heard = time.monotonic(), False
         try:
-            for event in kube.watch(ref, resource_version=version, timeout_seconds=seconds):
-                raw = event["raw_object"]
-                version = (raw.get("metadata") or {}).get("resourceVersion", version)
-                heard = True
-                answered()
-                if event["type"] == "BOOKMARK":
-                    continue
-                if event["type"] == "DELETED":
-                    raise ResourceFailed(f"{ref.describe()} was deleted while the step was waiting for it")
-                yield raw
+            with closing(kube.watch(ref, resource_version=version, timeout_seconds=seconds)) as events:
+                for event in events:
+                    raw = event["raw_object"]
+                    version = (raw.get("metadata") or {}).get("resourceVersion", version)
+                    heard = True
+                    answered()
+                    if event["type"] == "BOOKMARK":
+                        continue
+                    if event["type"] == "DELETED":
+                        raise ResourceFailed(f"{ref.describe()} was deleted while the step was waiting for it")
+                    yield raw
+                    if time.monotonic() + window() < opened + seconds - 1:
+                        # A deadline came closer than this window's end (a controller began to
+                        # retry, and its grace period is shorter): reopen with a shorter window,
+                        # or a controller that then goes quiet would be noticed only at its end.
+                        break
             if heard or time.monotonic() - opened >= seconds / 2:
                 answered()
             else:
@@ -67,10 +75,12 @@ def follow(
                 delay = min(delay * 2, kube.retry.max_delay)
             yield None
         except Gone:
-            obj = _read(kube, ref)
-            version = obj["metadata"]["resourceVersion"]
+            # Too old for the API server (its watch cache restarted or moved on). The object's own
+            # version may be just as old, so re-reading it would not help: watch without a version,
+            # and the API server starts with the current object (an ADDED event), then its changes.
+            version = ""
             answered()
-            yield obj
+            yield None
         except _CONNECTION_ERRORS as exc:
             now = time.monotonic()
             if failing_since is None:

@@ -26,6 +26,7 @@ from sagemaker_ack_kfp.completion import (
     arn_of,
     conditions,
     fresh,
+    recoverable_message,
 )
 
 LAST_UPDATE_ANNOTATION = "sagemaker.services.k8s.aws/last-endpoint-config-for-update"
@@ -64,26 +65,32 @@ def judge_endpoint(obj: dict[str, Any], expectation: Expectation) -> Verdict | N
 
     if endpoint_status == "Failed":
         return Verdict(Phase.FAILED, reason=f"endpoint Failed: {reason or 'no reason given'}")
+    # Waiting, but a controller that keeps retrying (ACK.Recoverable) is timed by the runner.
+    waiting = Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
     if expectation.updated and last_update != wanted:
-        return Verdict(Phase.WAITING)  # the controller has not started our update yet
-    update_refused = synced.get("status") == "False" or terminal.get("status") == "True"
-    if last_update == wanted and reason and update_refused:
+        return waiting  # the controller has not started our update yet
+    # The controller writes the annotation and the status in two requests: a snapshot in between
+    # pairs our annotation with the old status, so after an update only a Synced condition that
+    # changed since then counts, for success and failure alike (after an update that SageMaker
+    # rolled back, the old failureReason and ACK.Terminal stay until the controller takes the
+    # next update on). ACK's Terminal condition carries no time of its own.
+    answered = fresh(synced, expectation)
+    # Rolled back: InService again (not Updating) on the old config, with SageMaker's reason.
+    update_refused = endpoint_status == "InService" and (synced.get("status") == "False" or terminal.get("status") == "True")
+    if last_update == wanted and reason and update_refused and answered:
         still = _LATEST_CONFIG.search(f"{synced.get('message') or ''} {terminal.get('message') or ''}")
         serving = f"; the endpoint still serves endpoint config {still.group(1)}" if still else ""
         return Verdict(Phase.FAILED, reason=f"the update to endpoint config {wanted} failed: {reason}{serving}")
-    # The controller writes the annotation and the status in two requests: a snapshot in between
-    # pairs our annotation with the old status, so after an update only a Synced condition that
-    # changed since then counts.
     if (
         endpoint_status == "InService"
         and synced.get("status") == "True"
-        and fresh(synced, expectation)
+        and answered
         and obj["spec"].get("endpointConfigName") == wanted
     ):
         return Verdict(Phase.SUCCEEDED)
-    if terminal.get("status") == "True":
+    if terminal.get("status") == "True" and answered:
         return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or reason}")
-    return Verdict(Phase.WAITING)
+    return waiting
 
 
 MODEL = KindRules(

@@ -66,8 +66,11 @@ class ComponentStep:
     """One pipeline step: a component, its arguments and its KFP identity."""
 
     def __init__(
-        self, kind: str, arguments: dict[str, Any], *, kubeconfig: Path, workdir: Path, run_id: str, task: str
+        self, kind: str, arguments: dict[str, Any], *, kubeconfig: Path, workdir: Path, run_id: str, task: str | None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`task=None` leaves SAGEMAKER_ACK_KFP_TASK unset (the step then finds its task as in a pod);
+        `env` adds to or overrides the step's environment."""
         self.spec = yaml.safe_load((COMPONENTS / kind / "component.yaml").read_text())
         unknown = set(arguments) - {i["name"] for i in self.spec["inputs"]}
         assert not unknown, f"test passes inputs the component does not have: {unknown}"
@@ -80,9 +83,11 @@ class ComponentStep:
             "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", "/tmp"),
             "KUBECONFIG": str(kubeconfig),
-            "SAGEMAKER_ACK_KFP_TASK": task,
             "PYTHONUNBUFFERED": "1",
         }
+        if task is not None:
+            self.env["SAGEMAKER_ACK_KFP_TASK"] = task
+        self.env.update(env or {})
 
     def start(self) -> subprocess.Popen[str]:
         return subprocess.Popen(

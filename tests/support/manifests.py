@@ -148,3 +148,67 @@ def tuning_arguments(namespace: str, **extra: Any) -> dict[str, Any]:
         },
         **extra,
     }
+
+
+MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+# The monitoring job definitions, by the prefix of their kind-specific inputs.
+DEFINITION_PREFIXES = {
+    "DataQualityJobDefinition": "data_quality",
+    "ModelBiasJobDefinition": "model_bias",
+    "ModelExplainabilityJobDefinition": "model_explainability",
+    "ModelQualityJobDefinition": "model_quality",
+}
+
+
+def definition_arguments(kind: str, namespace: str, *, endpoint_name: str = "monitored-endpoint", **extra: Any) -> dict[str, Any]:
+    """A valid monitoring job definition step's inputs, for any of the four kinds."""
+    prefix = DEFINITION_PREFIXES[kind]
+    job_input: dict[str, Any] = {"endpointInput": {"endpointName": endpoint_name, "localPath": "/opt/ml/processing/input"}}
+    if prefix in ("model_bias", "model_quality"):
+        job_input["groundTruthS3Input"] = {"s3URI": "s3://demo-bucket/monitor/ground-truth"}
+    app: dict[str, Any] = {"imageURI": MONITOR_IMAGE}
+    if prefix in ("model_bias", "model_explainability"):
+        app["configURI"] = "s3://demo-bucket/monitor/analysis_config.json"
+    if prefix == "model_quality":
+        app["problemType"] = "BinaryClassification"
+    return {
+        "namespace": namespace,
+        "role_arn": "arn:aws:iam::123456789012:role/monitor",
+        f"{prefix}_app_specification": app,
+        f"{prefix}_job_input": job_input,
+        f"{prefix}_job_output_config": {
+            "monitoringOutputs": [{"s3Output": {"s3URI": "s3://demo-bucket/monitor", "localPath": "/opt/ml/processing/output"}}]
+        },
+        "job_resources": {"clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.large", "volumeSizeInGB": 20}},
+        **extra,
+    }
+
+
+def schedule_arguments(namespace: str, definition_name: str, *, cron: str = "cron(0 * ? * * *)", **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "monitoring_schedule_config": {
+            "monitoringJobDefinitionName": definition_name,
+            "monitoringType": "DataQuality",
+            "scheduleConfig": {"scheduleExpression": cron},
+        },
+        **extra,
+    }
+
+
+def step_arguments(kind: str, namespace: str, **extra: Any) -> dict[str, Any]:
+    """Valid inputs of a step of any kind with a component. Names of other resources (a model, an
+    endpoint config, a job definition) are plain strings: nothing checks them before the controller."""
+    if kind in DEFINITION_PREFIXES:
+        return definition_arguments(kind, namespace, **extra)
+    builders: dict[str, Any] = {
+        "TrainingJob": lambda: training_arguments(namespace, **extra),
+        "HyperParameterTuningJob": lambda: tuning_arguments(namespace, **extra),
+        "Model": lambda: model_arguments(namespace, **extra),
+        "EndpointConfig": lambda: endpoint_config_arguments(namespace, "model-for-contract", **extra),
+        "Endpoint": lambda: {"namespace": namespace, "endpoint_config_name": "endpoint-config-for-contract", **extra},
+        "TransformJob": lambda: transform_arguments(namespace, "model-for-contract", **extra),
+        "ProcessingJob": lambda: processing_arguments(namespace, **extra),
+        "MonitoringSchedule": lambda: schedule_arguments(namespace, "definition-for-contract", **extra),
+    }
+    return dict(builders[kind]())

@@ -133,6 +133,10 @@ def test_endpoint_update_is_not_done_on_a_stale_status() -> None:
     updated = Expectation(spec={"endpointConfigName": "new"}, updated=True, updated_at="2026-01-01T00:01:00Z")
     # Our patch is in, the controller has not started the update: old annotation, old status.
     assert judge(endpoint("InService", "True", config="new", last_update=None), rules, updated).phase is Phase.WAITING
+    # ... even if the old config's sync just ended (a fresh Synced): without the controller's
+    # annotation naming our config, nothing is the answer to our update.
+    old_sync = endpoint("InService", "True", config="new", last_update="old", at="2026-01-01T00:01:30Z")
+    assert judge(old_sync, rules, updated).phase is Phase.WAITING
     # The controller wrote the annotation but not yet the status (two separate requests).
     between = endpoint("InService", "True", config="new", last_update="new", at="2026-01-01T00:00:05Z")
     assert judge(between, rules, updated).phase is Phase.WAITING
@@ -144,13 +148,22 @@ def test_endpoint_update_is_not_done_on_a_stale_status() -> None:
 def test_rolled_back_endpoint_update_fails_with_sagemakers_reason() -> None:
     rules = rules_for("Endpoint")
     updated = Expectation(spec={"endpointConfigName": "new"}, updated=True, updated_at="2026-01-01T00:01:00Z")
-    obj = endpoint("InService", "False", config="new", last_update="new", reason="Image pull failed")
+    # As ACK v1.9.1 answers a rolled-back update (tests/contract/recordings/Endpoint/update-failure.json):
+    # InService, SageMaker's reason, Synced False since after the update, Terminal.
+    obj = endpoint("InService", "False", config="new", last_update="new", reason="Image pull failed", at="2026-01-01T00:01:30Z")
     obj["status"]["conditions"].append(
         condition("ACK.Terminal", "True", message="unable to update endpoint. check FailureReason. latest EndpointConfigName is old")
     )
     verdict = judge(obj, rules, updated)
     assert verdict.phase is Phase.FAILED
     assert verdict.reason == "the update to endpoint config new failed: Image pull failed; the endpoint still serves endpoint config old"
+    # The same from before this update (a rolled-back one before it): not this update's answer.
+    stale = endpoint("InService", "False", config="new", last_update="new", reason="Image pull failed", at="2026-01-01T00:00:30Z")
+    stale["status"]["conditions"].append(condition("ACK.Terminal", "True", message="latest EndpointConfigName is old"))
+    assert judge(stale, rules, updated).phase is Phase.WAITING
+    # Updating, with the old reason still there: in progress, not refused.
+    assert judge(endpoint("Updating", "False", config="new", last_update="new", reason="Image pull failed",
+                          at="2026-01-01T00:01:30Z"), rules, updated).phase is Phase.WAITING
 
 
 def test_new_endpoint_is_done_when_in_service_and_synced() -> None:
