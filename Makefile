@@ -7,6 +7,8 @@ STACK := $(PY) -m sagemaker_ack_kfp.stack
 # The ACK controller's Go module is refused by the module proxy on some machines (see README,
 # "Known limits"); the stack then runs without it and controller tests report as skipped.
 STACK_UP_FLAGS ?= --allow-missing-controller
+# More `stack up` options, e.g. STACK_OPTIONS='--no-s3' (no object store) or '--profile realistic'.
+STACK_OPTIONS ?=
 PYTEST_WORKERS ?= 4
 
 .PHONY: help venv binaries stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench clean
@@ -28,7 +30,7 @@ binaries: ## build (or reuse cached) etcd, kube-apiserver, kubectl and the ACK c
 	@hack/build-binaries.sh controller || echo "==> WARNING: the ACK controller could not be built (see above); the stack runs without it"
 
 stack-up: venv binaries ## start the local control plane (idempotent)
-	@$(STACK) up $(STACK_UP_FLAGS)
+	@$(STACK) up $(STACK_UP_FLAGS) $(STACK_OPTIONS)
 
 stack-down: venv ## stop exactly what stack-up started
 	@$(STACK) down
