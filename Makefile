@@ -38,11 +38,13 @@ stack-down: venv ## stop exactly what stack-up started
 stack-status: venv
 	@$(STACK) status
 
-generate: venv ## regenerate components/ from the pinned CRDs
+generate: venv ## regenerate components/ from the pinned CRDs (and the samples' data step component)
 	$(PY) -m sagemaker_ack_kfp.codegen
+	$(PY) samples/components/sample_data/build.py
 
-generate-check: venv ## fail if components/ differs from what codegen generates
+generate-check: venv ## fail if components/ (or the data step component) differs from what is generated
 	$(PY) -m sagemaker_ack_kfp.codegen --check
+	$(PY) samples/components/sample_data/build.py --check
 
 # pytest exits 5 when it collected nothing: turn that into a loud failure.
 define run_pytest
