@@ -29,7 +29,7 @@ def create_transform(call: Call, body: Body) -> Body:
     role = str(model.spec.get("ExecutionRoleArn") or "")
     _start(call, job, "TransformStartTime", "TransformEndTime", data.transform_sources, role,
            lambda objects: data.transform_outputs(objects, job.spec),
-           str((job.spec.get("TransformOutput") or {}).get("S3OutputPath") or ""), "Output")
+           str((job.spec.get("TransformOutput") or {}).get("S3OutputPath") or ""))
     return store(call, job)
 
 
@@ -52,7 +52,7 @@ def create_processing(call: Call, body: Body) -> Body:
                (job.spec.get("ProcessingOutputConfig") or {}).get("Outputs") or [] if o.get("S3Output")]
     _start(call, job, "ProcessingStartTime", "ProcessingEndTime", data.processing_sources,
            str(job.spec.get("RoleArn") or ""), lambda objects: data.processing_outputs(job.name, job.spec),
-           ", ".join(outputs), "Output")
+           ", ".join(outputs))
     return store(call, job)
 
 
@@ -72,12 +72,14 @@ def stop_processing(call: Call, body: Body) -> Body:
 
 def _start(call: Call, job: Resource, start_field: str, end_field: str,
            sources: Callable[[Mapping[str, Any]], list[data.Source]], role: str,
-           outputs: Callable[[ObjectStore], Mapping[S3Uri, bytes]], location: str, what: str) -> None:
+           outputs: Callable[[ObjectStore], Mapping[S3Uri, bytes]], location: str) -> None:
+    """The job's timeline; with an object store, its input check at the start (read with `role`)
+    and its outputs written at the end (to `location`, named in a failure)."""
     objects = call.state.objects
     job.timeline = plain_timeline(
         job.created, job.phase_seconds, JOB_PHASES, job.injection.fail_reason, start_field, end_field,
         on_start=_check_inputs(objects, job, end_field, sources, role) if objects else None,
-        on_finish=_write_outputs(objects, end_field, outputs, location, what) if objects else None,
+        on_finish=_write_outputs(objects, end_field, outputs, location) if objects else None,
     )
 
 
@@ -93,12 +95,12 @@ def _check_inputs(objects: ObjectStore, job: Resource, end_field: str,
 
 
 def _write_outputs(objects: ObjectStore, end_field: str, outputs: Callable[[ObjectStore], Mapping[S3Uri, bytes]],
-                   location: str, what: str) -> Effect:
+                   location: str) -> Effect:
     def write(step: Step) -> list[Step] | None:
         try:
             data.write_all(objects, outputs(objects), "text/plain")
         except NoSuchBucket as error:
-            return [failed_step(step.at, end_field, data.upload_failed(what, location, error))]
+            return [failed_step(step.at, end_field, data.upload_failed("Output", location, error))]
         return None
     return write
 

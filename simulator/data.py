@@ -38,7 +38,8 @@ class Source:
 # ----- SageMaker's reasons -------------------------------------------------------------------
 
 def no_objects_message(uri: str, *, region: str, role: str) -> str:
-    bucket = S3Uri.parse(uri).bucket if S3Uri.parse(uri) else uri
+    parsed = S3Uri.parse(uri)
+    bucket = parsed.bucket if parsed else uri
     return (
         f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
         f"exists in the selected region ({region}), that objects exist under that S3 prefix, and that the role "

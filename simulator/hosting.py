@@ -68,9 +68,9 @@ def create_endpoint(call: Call, body: Body) -> Body:
     config = _config(call, body["EndpointConfigName"])
     start, done = call.now, call.now + DEPLOY_PHASES * endpoint.phase_seconds
     reason = endpoint.injection.fail_reason or config.injection.fail_reason
+    download = _download_models(call, config, lambda at, why: [Step(at, "Failed", changes={"FailureReason": why})])
     finish = (Step(done, "Failed", changes={"FailureReason": reason}) if reason
-              else Step(done, "InService", changes={"ProductionVariants": _variants(call, config, done)},
-                        effect=_download_models(call, config, lambda at, why: [Step(at, "Failed", changes={"FailureReason": why})])))
+              else Step(done, "InService", changes={"ProductionVariants": _variants(call, config, done)}, effect=download))
     endpoint.timeline = Timeline([
         Step(start, "Creating", changes={"EndpointConfigName": config.name}),
         finish,

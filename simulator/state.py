@@ -1,4 +1,5 @@
-"""The simulator's memory: resources, call counters and pending throttles.
+"""The simulator's memory: resources, call counters and pending throttles, and the object
+store jobs read and write (None in the no-S3 mode).
 
 Every SageMaker call runs entirely under `lock`, so concurrent controller
 workers see one consistent world.

@@ -187,6 +187,26 @@ def test_tuning_jobs_children_read_and_write_s3(sm: Any, s3: Any, bucket: str, c
     clock.advance(5.0)
     reasons = {c: sm.describe_training_job(TrainingJobName=c).get("FailureReason", "") for c in children}
     assert all(r.startswith("ClientError: Data download failed:No S3 objects found") for r in reasons.values()), reasons
+    tuning = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo-s3")
+    assert tuning["HyperParameterTuningJobStatus"] == "Failed"
+    assert tuning["FailureReason"] == ("No training job succeeded after 2 attempts. Please take a look at the training "
+                                       "job failures to get more details.")
+    assert tuning["TrainingJobStatusCounters"]["NonRetryableError"] == 2
+
+
+def test_a_tuning_job_with_data_completes_with_its_best_model_in_s3(sm: Any, s3: Any, bucket: str, clock: ManualClock) -> None:
+    from tests.unit.test_simulator import tuning_request
+
+    s3.put_object(Bucket=bucket, Key="data/train/part-0.csv", Body=b"1\n")
+    request = tuning_request("hpo-data", total=2, parallel=1)
+    request["TrainingJobDefinition"].update(InputDataConfig=[channel(f"s3://{bucket}/data/train/")],
+                                            OutputDataConfig={"S3OutputPath": f"s3://{bucket}/tuning"})
+    sm.create_hyper_parameter_tuning_job(**request)
+    clock.advance(20.0)  # two waves of five phases, observed only at the end
+    tuning = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo-data")
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed"
+    best = tuning["BestTrainingJob"]["TrainingJobName"]
+    assert f"tuning/{best}/output/model.tar.gz" in keys(s3, bucket, "tuning/")
 
 
 # Batch transform ---------------------------------------------------------------------------
