@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         except StartFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"\nsource {stack.layout.env_file}   # KUBECONFIG, SAGEMAKER_SIMULATOR_URL, ...")
+        print(f"\nsource {stack.layout.env_file}   # KUBECONFIG, SAGEMAKER_SIMULATOR_URL, AWS_ENDPOINT_URL_S3, ...")
         return 0
     if args.command == "down":
         stack.down()
