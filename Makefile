@@ -7,6 +7,8 @@ STACK := $(PY) -m sagemaker_ack_kfp.stack
 # The ACK controller's Go module is refused by the module proxy on some machines (see README,
 # "Known limits"); the stack then runs without it and controller tests report as skipped.
 STACK_UP_FLAGS ?= --allow-missing-controller
+# More `stack up` options, e.g. STACK_OPTIONS='--no-s3' (no object store) or '--profile realistic'.
+STACK_OPTIONS ?=
 PYTEST_WORKERS ?= 4
 
 .PHONY: help venv binaries stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench record-statuses clean
@@ -28,7 +30,7 @@ binaries: ## build (or reuse cached) etcd, kube-apiserver, kubectl and the ACK c
 	@hack/build-binaries.sh controller || echo "==> WARNING: the ACK controller could not be built (see above); the stack runs without it"
 
 stack-up: venv binaries ## start the local control plane (idempotent)
-	@$(STACK) up $(STACK_UP_FLAGS)
+	@$(STACK) up $(STACK_UP_FLAGS) $(STACK_OPTIONS)
 
 stack-down: venv ## stop exactly what stack-up started
 	@$(STACK) down
@@ -36,11 +38,13 @@ stack-down: venv ## stop exactly what stack-up started
 stack-status: venv
 	@$(STACK) status
 
-generate: venv ## regenerate components/ from the pinned CRDs
+generate: venv ## regenerate components/ from the pinned CRDs (and the samples' data step component)
 	$(PY) -m sagemaker_ack_kfp.codegen
+	$(PY) samples/components/sample_data/build.py
 
-generate-check: venv ## fail if components/ differs from what codegen generates
+generate-check: venv ## fail if components/ (or the data step component) differs from what is generated
 	$(PY) -m sagemaker_ack_kfp.codegen --check
+	$(PY) samples/components/sample_data/build.py --check
 
 # pytest exits 5 when it collected nothing: turn that into a loud failure.
 define run_pytest

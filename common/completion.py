@@ -65,6 +65,9 @@ class KindRules:
     # ACK.Terminal messages that mean something else than they say for this kind: a fragment
     # of the message -> what happened and what to do, appended to the step's failure reason.
     terminal_hints: Mapping[str, str] = field(default_factory=dict)
+    # A line for people watching about what the step waits for beyond the status (a training
+    # job's rule evaluations), printed whenever it changes; "" prints nothing.
+    progress_note: Callable[[dict[str, Any]], str] | None = None
 
 
 @dataclass(frozen=True)

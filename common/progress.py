@@ -32,6 +32,7 @@ class Progress:
         self.stream = stream or sys.stdout
         self._last: tuple[Any, ...] | None = None
         self._last_recoverable = ""
+        self._last_note = ""
 
     def say(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -52,6 +53,10 @@ class Progress:
             if synced:
                 parts.append(f"synced={synced}")
             self.say(f"{rules.kind} {obj['metadata']['name']}: {' '.join(parts)}")
+        note = rules.progress_note(obj) if rules.progress_note else ""
+        if note and note != self._last_note:
+            self.say(f"{rules.kind} {obj['metadata']['name']}: {note}")
+        self._last_note = note
         recoverable = conds.get(RECOVERABLE) or {}
         message = str(recoverable.get("message") or "") if recoverable.get("status") == "True" else ""
         if message and message != self._last_recoverable:

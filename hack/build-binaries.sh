@@ -4,7 +4,8 @@
 #   $CACHE/kubernetes-<v>/bin/{kube-apiserver,kubectl}
 #   $CACHE/etcd-<v>/bin/etcd
 #   $CACHE/ack-sagemaker-controller-<v>/bin/controller  (+ crds/, rbac/ from the module)
-# A binary already in the cache is reused, so a second run takes seconds.
+# A binary already in the cache is reused, so a second run takes seconds. With ACK_CONTROLLER_BIN
+# set, that controller binary is used as it is and the controller is not built.
 #
 # Usage: hack/build-binaries.sh [kubernetes|etcd|controller ...]   (default: all)
 # Exit code: 0 if every requested piece is ready, 1 otherwise (each failure is named, with its log).
@@ -122,6 +123,15 @@ EOF
 }
 
 build_controller() {
+  # A controller binary of your own (README, "Known limits"): use it, build nothing.
+  if [ -n "${ACK_CONTROLLER_BIN:-}" ]; then
+    if [ -x "$ACK_CONTROLLER_BIN" ]; then
+      say "ACK sagemaker-controller: using ACK_CONTROLLER_BIN=$ACK_CONTROLLER_BIN (not building)"
+      return 0
+    fi
+    say "ACK sagemaker-controller: ACK_CONTROLLER_BIN=$ACK_CONTROLLER_BIN is not an executable file"
+    return 1
+  fi
   local out="$CACHE/ack-sagemaker-controller-$ACK_SAGEMAKER_CONTROLLER_VERSION"
   if [ -x "$out/bin/controller" ]; then say "ACK sagemaker-controller $ACK_SAGEMAKER_CONTROLLER_VERSION: cached"; return 0; fi
   say "ACK sagemaker-controller $ACK_SAGEMAKER_CONTROLLER_VERSION: building from $ACK_SAGEMAKER_CONTROLLER_MODULE"

@@ -3,8 +3,9 @@
 #
 # Compiles samples/mnist_kmeans with KFP SDK 1.8 (the virtualenv from hack/kfp-venvs.sh), runs
 # the compiled Argo Workflow step by step with the local runner (sagemaker_ack_kfp.localrun)
-# in a namespace of its own, then shows every step's outputs and the custom resources.
-# Needs a running stack (`make stack-up`, which `make demo` runs first).
+# in a namespace of its own, then shows every step's outputs, the custom resources, and the
+# objects the run left in the stack's S3 bucket (with commands to fetch them).
+# Needs a running stack with its object store (`make stack-up`, which `make demo` runs first).
 #
 # Env: SAGEMAKER_ACK_KFP_STACK_DIR  the stack to use (default: .stack in the repository)
 #      PY                           the project's Python (default: .venv/bin/python)
@@ -32,9 +33,14 @@ if [[ ! -f "$stack_dir/env" ]]; then
   exit 1
 fi
 # shellcheck disable=SC1091
-source "$stack_dir/env"  # KUBECONFIG, KUBECTL, SAGEMAKER_SIMULATOR_URL, ACK_CONTROLLER
+source "$stack_dir/env"  # KUBECONFIG, KUBECTL, SAGEMAKER_SIMULATOR_URL, ACK_CONTROLLER, AWS_ENDPOINT_URL_S3
 if ! "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
   echo "error: the stack's API server at $KUBE_APISERVER_URL does not answer (run \`make stack-up\`)" >&2
+  exit 1
+fi
+if [[ -z "${AWS_ENDPOINT_URL_S3:-}" ]]; then
+  echo "error: the stack at $stack_dir runs without its object store (started with --no-s3), and the demo's" >&2
+  echo "       first step writes the training data there. Restart it with one: make stack-down && make demo" >&2
   exit 1
 fi
 
@@ -49,14 +55,16 @@ cat <<EOF
 
 This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
 
-  TrainingJob -> Model -+-> TransformJob
-                        +-> EndpointConfig -> Endpoint
+  upload sample data -> TrainingJob -> Model -+-> TransformJob
+                                              +-> EndpointConfig -> Endpoint
 
   1. compile it with KFP SDK 1.8 (an Argo Workflow, as KFP 1.8 would run it)
   2. run every step locally (python -m sagemaker_ack_kfp.localrun) against the stack's API
-     server, in namespace $namespace: each step creates its custom resource, the ACK
-     controller turns it into SageMaker calls, answered by the SageMaker simulator
-  3. show each step's outputs and the custom resources the run left behind
+     server, in namespace $namespace: the first step writes a small generated data set
+     into s3://$bucket/mnist-kmeans/ in the stack's object store ($AWS_ENDPOINT_URL_S3);
+     each SageMaker step creates its custom resource, the ACK controller turns it into
+     SageMaker calls, answered by the SageMaker simulator, which reads and writes that store
+  3. show each step's outputs, the custom resources and the objects the run left behind
 EOF
 
 no_controller_params=()
@@ -68,9 +76,9 @@ if [[ "$controller" != "running" ]]; then
     "module proxy, so it could not be built (README.md, \"Known limits, read this first\")." \
     "Nothing turns the custom resources into SageMaker calls, so the pipeline CANNOT succeed." \
     "" \
-    "The demo runs it anyway, with no_controller_seconds=5: the first step creates its" \
-    "TrainingJob, sees no controller act on it and fails fast (exit code 3) saying so;" \
-    "the steps after it are skipped. This demo will exit non-zero."
+    "The demo runs it anyway, with no_controller_seconds=5: the data step fills the bucket," \
+    "then the training step creates its TrainingJob, sees no controller act on it and fails" \
+    "fast (exit code 3) saying so; the steps after it are skipped. This demo will exit non-zero."
   no_controller_params=(--param no_controller_seconds=5)
 fi
 
@@ -102,6 +110,7 @@ kfp_python="$(sed -n 's/^kfp-1.8.22=//p' "$workdir/kfp-venvs.out")"
 # ----- 2. run ----------------------------------------------------------------------------------
 say "2/3 running it in namespace $namespace"
 "$KUBECTL" create namespace "$namespace" | sed 's/^/    /'
+run_started="$(date +%s)"
 set +e
 "$PY" -m sagemaker_ack_kfp.localrun "$compiled" \
   --param role_arn="$role_arn" --param bucket="$bucket" "${no_controller_params[@]}" \
@@ -126,6 +135,21 @@ for step in report["steps"]:
 EOF
 fi
 echo
+echo "  Objects under s3://$bucket/mnist-kmeans/ in the stack's object store ($AWS_ENDPOINT_URL_S3):"
+"$PY" - "$bucket" "$run_started" <<'EOF' || echo "    (could not list the bucket: is the object store up? make stack-status)"
+import sys
+import boto3
+bucket, started = sys.argv[1], float(sys.argv[2])
+listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="mnist-kmeans/").get("Contents", [])
+produced = ("mnist-kmeans/models/", "mnist-kmeans/batch-output/")
+for item in listed:
+    fresh = item["Key"].startswith(produced) and item["LastModified"].timestamp() >= started - 1
+    mark = "  <- written by this run's SageMaker jobs" if fresh else ""
+    print(f"    s3://{bucket}/{item['Key']}  ({item['Size']} bytes){mark}")
+if not listed:
+    print("    (none)")
+EOF
+echo
 # "endpoints" alone means the core v1 Endpoints; the SageMaker kind needs its group.
 kinds="trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
 echo "  \$ kubectl get $kinds -n $namespace"
@@ -138,6 +162,10 @@ Look around (after \`source $stack_dir/env\`):
   \$KUBECTL get trainingjobs -n $namespace -o yaml   # the spec each step wrote, the controller's status
   \$KUBECTL api-resources --api-group=sagemaker.services.k8s.aws   # every SageMaker kind
   $PY -m sagemaker_ack_kfp.simulator list --url \$SAGEMAKER_SIMULATOR_URL   # what "SageMaker" holds
+Fetch the last steps' outputs from the bucket (the model, one .out per batch input object):
+  aws s3 ls --recursive s3://$bucket/mnist-kmeans/        # AWS CLI v2.13+/v1.29+ reads AWS_ENDPOINT_URL_S3
+  aws --endpoint-url "\$AWS_ENDPOINT_URL_S3" s3 cp s3://$bucket/mnist-kmeans/batch-output/part-0.csv.out -
+  $PY -c "import boto3; [print(o['Key']) for o in boto3.client('s3').list_objects_v2(Bucket='$bucket', Prefix='mnist-kmeans/')['Contents']]"
   ls $workdir                                      # compiled pipeline, report.json, step outputs
   $PY -m sagemaker_ack_kfp.localrun $compiled --param role_arn=$role_arn --param bucket=$bucket --namespace $namespace
                                                    # run it again (a new run id: new resources)

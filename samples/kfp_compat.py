@@ -15,12 +15,19 @@ from kfp import components
 
 # samples/ sits next to components/ in the repository.
 COMPONENTS_DIR = Path(__file__).resolve().parent.parent / "components"
+# The samples' own data step (not an ACK kind, so not in the generated components/).
+SAMPLE_DATA_COMPONENT = Path(__file__).resolve().parent / "components" / "sample_data" / "component.yaml"
 SDK_MAJOR = int(kfp.__version__.split(".", 1)[0])
 
 
 def component(kind: str) -> Any:
     """The generated component of one ACK kind, e.g. component("TrainingJob")."""
     return components.load_component_from_file(str(COMPONENTS_DIR / kind / "component.yaml"))
+
+
+def sample_data() -> Any:
+    """The data step: a small generated MNIST-like data set into s3://<bucket>/<prefix>/."""
+    return components.load_component_from_file(str(SAMPLE_DATA_COMPONENT))
 
 
 def never_cache(task: Any) -> Any:

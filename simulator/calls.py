@@ -10,7 +10,7 @@ from .errors import validation
 from .kinds import KindInfo
 from .resource import Resource
 from .state import SimulatorState
-from .timeline import Step, Timeline
+from .timeline import Effect, Step, Timeline
 from .validation import check_create, check_present
 
 Body = dict[str, Any]
@@ -103,16 +103,22 @@ def stop_job(call: Call, resource: Resource, end_field: str | None, secondary: b
 
 
 def plain_timeline(start: float, phase: float, phases: int, fail_reason: str | None,
-                   start_field: str, end_field: str) -> Timeline:
-    """InProgress for `phases` phases, then Completed or Failed (transform, processing)."""
+                   start_field: str, end_field: str, *,
+                   on_start: Effect | None = None, on_finish: Effect | None = None) -> Timeline:
+    """InProgress for `phases` phases, then Completed or Failed (transform, processing). The
+    effects run when the job starts (one phase in: inputs) and when it finishes (outputs)."""
     end = start + phases * phase
     finish = (
-        Step(end, "Failed", changes={end_field: ts(end), "FailureReason": fail_reason})
+        failed_step(end, end_field, fail_reason)
         if fail_reason
-        else Step(end, "Completed", changes={end_field: ts(end)})
+        else Step(end, "Completed", changes={end_field: ts(end)}, effect=on_finish)
     )
     return Timeline([
         Step(start, "InProgress"),
-        Step(start + phase, "InProgress", changes={start_field: ts(start + phase)}),
+        Step(start + phase, "InProgress", changes={start_field: ts(start + phase)}, effect=on_start),
         finish,
     ])
+
+
+def failed_step(end: float, end_field: str, reason: str) -> Step:
+    return Step(end, "Failed", changes={end_field: ts(end), "FailureReason": reason})

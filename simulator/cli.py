@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import DEFAULT_ACCOUNT_ID, DEFAULT_PHASE_SECONDS, DEFAULT_REGION, SimulatorConfig
+from .config import DEFAULT_ACCOUNT_ID, DEFAULT_PROFILE, DEFAULT_REGION, PROFILES, SimulatorConfig
 from .server import start_server
 
 DEFAULT_URL = os.environ.get("SAGEMAKER_SIMULATOR_URL", "http://127.0.0.1:8000")
@@ -35,8 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--port-file", type=Path, help="write the port actually bound here")
-    serve.add_argument("--phase-seconds", type=_positive, default=DEFAULT_PHASE_SECONDS,
-                       help="length of one lifecycle phase (a training job takes five)")
+    serve.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                       help="timing preset: " + "; ".join(f"{name}: {p.description}" for name, p in PROFILES.items()))
+    serve.add_argument("--phase-seconds", type=_positive,
+                       help="length of one lifecycle phase (a training job takes five); overrides the profile")
+    serve.add_argument("--rule-seconds", type=_not_negative,
+                       help="how long Debugger/Profiler rule evaluations stay InProgress after a training job ends; "
+                            "overrides the profile")
+    serve.add_argument("--s3-endpoint-url", metavar="URL",
+                       help="S3 endpoint (the local stack's object store) that jobs read inputs from and write "
+                            "outputs to; without it the simulator runs in the no-S3 mode (no data checked or written)")
     serve.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
     serve.add_argument("--region", default=DEFAULT_REGION, help="used when a request is not SigV4-signed")
     serve.add_argument("--verbose", action="store_true", help="also log request bodies (secrets redacted)")
@@ -51,16 +59,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def _positive(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than zero")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds greater than zero")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds, zero or more")
     return value
 
 
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(message)s")
-    config = SimulatorConfig(account_id=args.account_id, default_region=args.region,
-                             phase_seconds=args.phase_seconds)
+    config = serve_config(args)
     server, thread = start_server(args.host, args.port, config=config)
     port = server.server_address[1]
     if args.port_file:
@@ -68,7 +82,9 @@ def _serve(args: argparse.Namespace) -> int:
         partial = args.port_file.with_name(args.port_file.name + ".tmp")
         partial.write_text(f"{port}\n")
         partial.replace(args.port_file)
-    logging.getLogger("sagemaker_ack_kfp.simulator").info("listening on %s", server.url)
+    logger = logging.getLogger("sagemaker_ack_kfp.simulator")
+    logger.info("listening on %s (phase %gs, rules %gs after a job, %s)", server.url, config.phase_seconds,
+                config.rule_seconds, f"S3 at {config.s3_endpoint_url}" if config.s3_endpoint_url else "no S3")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -79,6 +95,21 @@ def _serve(args: argparse.Namespace) -> int:
     server.server_close()
     thread.join()
     return 0
+
+
+def serve_config(args: argparse.Namespace) -> SimulatorConfig:
+    """The profile's timings, each overridden by its own flag if given."""
+    profile = PROFILES[args.profile]
+    return SimulatorConfig(
+        account_id=args.account_id, default_region=args.region,
+        phase_seconds=args.phase_seconds if args.phase_seconds is not None else profile.phase_seconds,
+        rule_seconds=args.rule_seconds if args.rule_seconds is not None else profile.rule_seconds,
+        s3_endpoint_url=args.s3_endpoint_url,
+    )
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    return _parser().parse_args(argv)
 
 
 def _list(args: argparse.Namespace) -> int:

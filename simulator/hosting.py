@@ -5,15 +5,21 @@ endpoint is Creating for two phases, then InService (or Failed).  A failed
 update leaves the endpoint InService on its old configuration with
 FailureReason set, which is how SageMaker reports it and what the controller's
 "EndpointUpdateError" logic looks for.
+
+With an object store, a deployment downloads each model's data when it
+completes: a missing model.tar.gz fails a new endpoint, or rolls an update
+back, with SageMaker's reason.
 """
 
 from __future__ import annotations
 
-from . import defaults, kinds, sampling
+from collections.abc import Callable
+
+from . import data, defaults, kinds, sampling
 from .calls import Body, Call, Handler, echo, new_resource, store, ts
 from .errors import validation
 from .resource import Resource
-from .timeline import GONE, Step, Timeline
+from .timeline import GONE, Effect, Step, Timeline
 
 MODEL = kinds.MODEL
 CONFIG = kinds.ENDPOINT_CONFIG
@@ -62,8 +68,9 @@ def create_endpoint(call: Call, body: Body) -> Body:
     config = _config(call, body["EndpointConfigName"])
     start, done = call.now, call.now + DEPLOY_PHASES * endpoint.phase_seconds
     reason = endpoint.injection.fail_reason or config.injection.fail_reason
+    download = _download_models(call, config, lambda at, why: [Step(at, "Failed", changes={"FailureReason": why})])
     finish = (Step(done, "Failed", changes={"FailureReason": reason}) if reason
-              else Step(done, "InService", changes={"ProductionVariants": _variants(call, config, done)}))
+              else Step(done, "InService", changes={"ProductionVariants": _variants(call, config, done)}, effect=download))
     endpoint.timeline = Timeline([
         Step(start, "Creating", changes={"EndpointConfigName": config.name}),
         finish,
@@ -92,9 +99,12 @@ def update_endpoint(call: Call, body: Body) -> Body:
         finish = Step(done, "InService", changes={"FailureReason": config.injection.fail_reason,
                                                   "PendingDeploymentSummary": None})
     else:
+        # A model whose data cannot be downloaded rolls the update back, as a failed update does.
         finish = Step(done, "InService", changes={
             "EndpointConfigName": config.name, "ProductionVariants": _variants(call, config, done),
-            "FailureReason": None, "PendingDeploymentSummary": None})
+            "FailureReason": None, "PendingDeploymentSummary": None},
+            effect=_download_models(call, config, lambda at, why: [
+                Step(at, "InService", changes={"FailureReason": why, "PendingDeploymentSummary": None})]))
     assert endpoint.timeline is not None
     endpoint.timeline.replace_future(call.now, [
         Step(start, "Updating", changes={"PendingDeploymentSummary": pending}), finish])
@@ -112,6 +122,22 @@ def delete_endpoint(call: Call, body: Body) -> Body:
         gone = call.now + endpoint.phase_seconds
         endpoint.timeline.replace_future(call.now, [Step(call.now, "Deleting"), Step(gone, GONE)])
     return {}
+
+
+def _download_models(call: Call, config: Resource, fail: Callable[[float, str], list[Step]]) -> Effect | None:
+    """The deployment's last step: every variant's model data must be in S3."""
+    objects = call.state.objects
+    if objects is None:
+        return None
+    models = [call.state.find(MODEL, call.region, v.get("ModelName") or "") for v in config.spec.get("ProductionVariants") or []]
+
+    def download(step: Step) -> list[Step] | None:
+        for model in models:
+            missing = data.missing_model_data(objects, model.spec) if model is not None else None
+            if missing:
+                return fail(step.at, data.model_data_message(*missing))
+        return None
+    return download
 
 
 def _model(call: Call, name: str) -> Resource:

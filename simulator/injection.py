@@ -17,8 +17,11 @@ FAIL_REASON = "sim/fail-reason"
 VALIDATION_ERROR = "sim/validation-error"
 THROTTLE_NEXT = "sim/throttle-next"
 PHASE_SECONDS = "sim/phase-seconds"
+RULE_SECONDS = "sim/rule-seconds"
+RULE_ISSUES = "sim/rule-issues"
+ALL_RULES = "*"
 
-RESERVED = (FAIL_REASON, VALIDATION_ERROR, THROTTLE_NEXT, PHASE_SECONDS)
+RESERVED = (FAIL_REASON, VALIDATION_ERROR, THROTTLE_NEXT, PHASE_SECONDS, RULE_SECONDS, RULE_ISSUES)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,12 @@ class Injection:
     validation_error: str | None = None
     throttle_next: int = 0
     phase_seconds: float | None = None
+    # Debugger/Profiler rules: how long they evaluate after the job, and which find issues.
+    rule_seconds: float | None = None
+    rule_issues: frozenset[str] = frozenset()
+
+    def finds_issues(self, rule: str | None) -> bool:
+        return ALL_RULES in self.rule_issues or (rule or "") in self.rule_issues
 
 
 def tags_to_dict(tags: Any) -> dict[str, str]:
@@ -48,7 +57,9 @@ def parse(tags: Mapping[str, str]) -> Injection:
         fail_reason=tags.get(FAIL_REASON) or None,
         validation_error=tags.get(VALIDATION_ERROR) or None,
         throttle_next=_count(tags.get(THROTTLE_NEXT)),
-        phase_seconds=_seconds(tags.get(PHASE_SECONDS)),
+        phase_seconds=_seconds(tags.get(PHASE_SECONDS), PHASE_SECONDS),
+        rule_seconds=_seconds(tags.get(RULE_SECONDS), RULE_SECONDS, allow_zero=True),
+        rule_issues=frozenset(name.strip() for name in (tags.get(RULE_ISSUES) or "").split(",") if name.strip()),
     )
 
 
@@ -69,13 +80,14 @@ def _count(raw: str | None) -> int:
     return value
 
 
-def _seconds(raw: str | None) -> float | None:
+def _seconds(raw: str | None, tag: str, *, allow_zero: bool = False) -> float | None:
     if raw is None:
         return None
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise validation(f"Tag {PHASE_SECONDS} must be a positive number of seconds, got {raw!r}.")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        expected = "a number of seconds (0 or more)" if allow_zero else "a positive number of seconds"
+        raise validation(f"Tag {tag} must be {expected}, got {raw!r}.")
     return value

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from . import batch, hosting, monitoring, tagging, training, tuning
 from .calls import Body, Call, Handler
 from .errors import serialization, throttling, unknown_operation
+from .objects import StoreUnavailable
 from .state import SimulatorState
 from .timeline import GONE
 
 TARGET_PREFIX = "SageMaker."
+log = logging.getLogger("sagemaker_ack_kfp.simulator")
 
 OPERATIONS: dict[str, Handler] = {
     **training.OPERATIONS,
@@ -24,10 +27,18 @@ OPERATIONS: dict[str, Handler] = {
 
 
 def advance(state: SimulatorState, now: float) -> None:
-    """Apply what time alone changes: tuning jobs launch children, deleted resources vanish."""
+    """Apply what time alone changes: tuning jobs launch children, transitions reached since the
+    last call do their S3 work (each once), deleted resources vanish."""
     tuning.spawn_due(state, now)
     for resource in state.resources():
-        if resource.timeline is not None and resource.timeline.current(now).status == GONE:
+        if resource.timeline is None:
+            continue
+        try:
+            resource.timeline.settle(now)
+        except StoreUnavailable as error:
+            # The resource stays where it was; the next call retries the transition.
+            log.warning("%s %s: object store unavailable, transition postponed: %s", resource.kind, resource.name, error)
+        if resource.timeline.current(now).status == GONE:
             state.remove(resource)
 
 

@@ -32,6 +32,8 @@ JSON_11 = "application/x-amz-json-1.1"
 # SigV4 credential scope: Credential=<key id>/<date>/<region>/<service>/aws4_request
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
 _NAME_FIELDS = tuple(dict.fromkeys(info.name_field for info in ALL_KINDS)) + ("ResourceArn",)
+# Longest kind first, so DescribeEndpointConfig names an EndpointConfig, not an Endpoint.
+_KINDS_BY_LENGTH = sorted(ALL_KINDS, key=lambda info: len(info.kind), reverse=True)
 
 
 class SimulatorServer(ThreadingHTTPServer):
@@ -81,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
             label, status = url.path, self._json(404, {"error": "not a SageMaker, STS or /_sim/ request"})
         elapsed = (time.monotonic() - started) * 1000
         log.info("%s %s %s%s -> %d (%.1f ms)", self.client_address[0], self.command, label,
-                 _subject(raw), status, elapsed)
+                 _subject(target or "", raw), status, elapsed)
         if log.isEnabledFor(logging.DEBUG) and target:
             log.debug("request body: %s", _loggable(raw))
 
@@ -129,15 +131,19 @@ class _Handler(BaseHTTPRequestHandler):
         return match.group(1) if match else self.server.state.config.default_region
 
 
-def _subject(raw: bytes) -> str:
-    """The resource a request is about, for the log line; never any other body content."""
+def _subject(target: str, raw: bytes) -> str:
+    """The resource a request is about, for the log line; never any other body content. The
+    operation's own kind decides which name it is: CreateTransformJob also carries a ModelName."""
     try:
         body = json.loads(raw) if raw.strip() else {}
     except ValueError:
         return ""
     if not isinstance(body, dict):
         return ""
-    name = next((body[f] for f in _NAME_FIELDS if isinstance(body.get(f), str)), None)
+    operation = target.rpartition(".")[2]
+    own = next((info.name_field for info in _KINDS_BY_LENGTH if operation.endswith(info.kind)), None)
+    fields = (own,) if own else _NAME_FIELDS
+    name = next((body[f] for f in fields if isinstance(body.get(f), str)), None)
     return f" {name}" if name else ""
 
 

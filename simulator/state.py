@@ -1,4 +1,5 @@
-"""The simulator's memory: resources, call counters and pending throttles.
+"""The simulator's memory: resources, call counters and pending throttles, and the object
+store jobs read and write (None in the no-S3 mode).
 
 Every SageMaker call runs entirely under `lock`, so concurrent controller
 workers see one consistent world.
@@ -12,6 +13,7 @@ from typing import Iterator
 
 from .config import SimulatorConfig
 from .kinds import KindInfo
+from .objects import ObjectStore
 from .resource import Resource
 
 _Key = tuple[str, str, str]
@@ -20,6 +22,8 @@ _Key = tuple[str, str, str]
 class SimulatorState:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
+        # Where jobs read and write their data; None in the "no S3" mode.
+        self.objects = ObjectStore(self.config.s3_endpoint_url, self.config.default_region) if self.config.s3_endpoint_url else None
         self.lock = threading.RLock()
         self._resources: dict[_Key, Resource] = {}
         self.calls: Counter[str] = Counter()

@@ -2,6 +2,10 @@
 
 A training job walks SageMaker's secondary statuses (Starting, Downloading,
 Training for two phases, Uploading) before Completed, i.e. five phases.
+With an object store, the Downloading transition checks every S3 input (an
+empty prefix fails the job, as SageMaker does) and the Uploading transition
+writes `<S3OutputPath>/<job name>/output/model.tar.gz`. Debugger and Profiler
+rules keep evaluating for `rule_seconds` after the job has ended.
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import defaults, kinds, sampling
+from . import data, defaults, kinds, sampling
 from .calls import Body, Call, Handler, echo, new_resource, require_status, stop_job, store, ts
+from .objects import NoSuchBucket, ObjectStore, S3Uri
 from .resource import Resource
-from .timeline import Step, Timeline
+from .timeline import Effect, Step, Timeline
 
 INFO = kinds.TRAINING_JOB
 REQUIRED = ("TrainingJobName", "RoleArn", "OutputDataConfig")
@@ -22,35 +27,71 @@ RULE_FIELDS = {
 }
 
 
-def steps(start: float, phase: float, fail_reason: str | None) -> list[Step]:
+def steps(start: float, phase: float, fail_reason: str | None, *,
+          download: Effect | None = None, upload: Effect | None = None) -> list[Step]:
     running = [
         Step(start, "InProgress", "Starting", "Preparing the instances for training"),
         Step(start + phase, "InProgress", "Downloading", "Downloading input data",
-             {"TrainingStartTime": ts(start + phase)}),
+             {"TrainingStartTime": ts(start + phase)}, effect=download),
         Step(start + 2 * phase, "InProgress", "Training", "Training image download completed. Training in progress."),
     ]
     if fail_reason:
-        end = start + 4 * phase
-        return running + [Step(end, "Failed", "Failed", "Training job failed",
-                               {"TrainingEndTime": ts(end), "FailureReason": fail_reason})]
+        return running + [_failed(start + 4 * phase, fail_reason)]
     end = start + 5 * phase
     return running + [
-        Step(start + 4 * phase, "InProgress", "Uploading", "Uploading generated training model"),
+        Step(start + 4 * phase, "InProgress", "Uploading", "Uploading generated training model", effect=upload),
         Step(end, "Completed", "Completed", "Training job completed", {"TrainingEndTime": ts(end)}),
     ]
+
+
+def _failed(end: float, reason: str) -> Step:
+    return Step(end, "Failed", "Failed", "Training job failed", {"TrainingEndTime": ts(end), "FailureReason": reason})
 
 
 def launch(call: Call, body: Body, *, created: float | None = None,
            parent: Resource | None = None, objective: str | None = None) -> Resource:
     """Create and store a training job, either requested directly or by a tuning job."""
     job = new_resource(call, INFO, body, REQUIRED, created=created)
-    job.timeline = Timeline(steps(job.created, job.phase_seconds, job.injection.fail_reason))
+    objects = call.state.objects
+    job.timeline = Timeline(steps(
+        job.created, job.phase_seconds, job.injection.fail_reason,
+        download=_check_inputs(objects, job) if objects else None,
+        upload=_upload_model(objects, job) if objects else None,
+    ))
     if parent is not None:
         job.parent = parent.name
         job.spec["TuningJobArn"] = parent.arn
     job.extra["objective"] = objective
+    job.extra["rule_seconds"] = (job.injection.rule_seconds if job.injection.rule_seconds is not None
+                                 else call.state.config.rule_seconds)
     store(call, job)
     return job
+
+
+def _check_inputs(objects: ObjectStore, job: Resource) -> Effect:
+    def check(step: Step) -> list[Step] | None:
+        empty = data.first_empty(objects, data.training_sources(job.spec))
+        if empty is None:
+            return None
+        reason = "ClientError: Data download failed:" + data.no_objects_message(
+            empty.uri, region=job.region, role=str(job.spec.get("RoleArn") or ""))
+        return [step, _failed(step.at + job.phase_seconds, reason)]
+    return check
+
+
+def _upload_model(objects: ObjectStore, job: Resource) -> Effect:
+    def upload(step: Step) -> list[Step] | None:
+        target = S3Uri.parse(model_artifacts(job))
+        if target is None:
+            return None
+        completed = step.at + job.phase_seconds
+        archive = data.model_archive(job.name, hyperparameters(job), final_metrics(job, completed), completed)
+        try:
+            objects.write(target, archive, "application/x-tar")
+        except NoSuchBucket as error:
+            return [step, _failed(completed, data.upload_failed("Artifact", str(target), error))]
+        return None
+    return upload
 
 
 def create(call: Call, body: Body) -> Body:
@@ -67,7 +108,10 @@ def view(job: Resource, now: float) -> Body:
     out = defaults.training_job(echo(job, now))
     out.update(TrainingJobStatus=current.status, SecondaryStatus=current.secondary,
                SecondaryStatusTransitions=_transitions(job, now))
-    out.update(_rule_statuses(job, current.status, now))
+    out.update(_rule_statuses(job, current, now))
+    profiling = _profiling_status(job)
+    if profiling:
+        out["ProfilingStatus"] = profiling
     if current.status in ("Completed", "Failed", "Stopped") and "TrainingStartTime" in out:
         seconds = max(1, math.ceil(current.at - out["TrainingStartTime"]))
         out.update(TrainingTimeInSeconds=seconds, BillableTimeInSeconds=seconds)
@@ -135,20 +179,49 @@ def _transitions(job: Resource, now: float) -> list[Body]:
     return out
 
 
-def _rule_statuses(job: Resource, status: str, now: float) -> Body:
-    # Rules finish with the job; while it runs they are evaluating.
-    running = status in ("InProgress", "Stopping")
+def _rule_statuses(job: Resource, current: Step, now: float) -> Body:
     out: Body = {}
     for config_field, status_field in RULE_FIELDS.items():
         rules = job.spec.get(config_field) or []
         if rules:
-            out[status_field] = [
-                {"RuleConfigurationName": r.get("RuleConfigurationName"),
-                 "RuleEvaluationStatus": "InProgress" if running else "NoIssuesFound",
-                 "LastModifiedTime": ts(job.last_modified(now))}
-                for r in rules
-            ]
+            out[status_field] = [_rule_status(job, str(r.get("RuleConfigurationName") or ""), current, now)
+                                 for r in rules]
     return out
+
+
+def _rule_status(job: Resource, rule: str, current: Step, now: float) -> Body:
+    """Rules evaluate while the job runs and for `rule_seconds` after it ended (Completed or
+    Failed), then report their finding; a stopped job stops them."""
+    ends = current.at + job.extra.get("rule_seconds", 0.0)
+    if current.status in ("InProgress", "Stopping") or (current.status != "Stopped" and now < ends):
+        status, changed = "InProgress", job.created
+    elif current.status == "Stopped":
+        status, changed = "Stopped", current.at
+    else:
+        status, changed = ("IssuesFound" if job.injection.finds_issues(rule) else "NoIssuesFound"), ends
+    item: Body = {"RuleConfigurationName": rule, "RuleEvaluationJobArn": _rule_job_arn(job, rule),
+                  "RuleEvaluationStatus": status, "LastModifiedTime": ts(changed)}
+    if status == "IssuesFound":
+        at_step = int(sampling.short_hash(job.arn, rule), 16) % 20 * 100
+        item["StatusDetails"] = (f"RuleEvaluationConditionMet: Evaluation of the rule {rule} at step {at_step} "
+                                 "resulted in the condition being met\n")
+    return item
+
+
+def _rule_job_arn(job: Resource, rule: str) -> str:
+    """Each rule runs as a processing job named after the training job and the rule."""
+    prefix = job.arn.rsplit(":", 1)[0]
+    name = f"{job.name[:26]}-{rule[:26]}".lower().strip("-")
+    return f"{prefix}:processing-job/{name}-{sampling.short_hash(job.arn, rule)}"
+
+
+def _profiling_status(job: Resource) -> str | None:
+    """Reported for jobs that configure the profiler; the controller waits for profiler rules
+    only while it is not Disabled."""
+    config = job.spec.get("ProfilerConfig")
+    if not config and not job.spec.get("ProfilerRuleConfigurations"):
+        return None
+    return "Disabled" if (config or {}).get("DisableProfiler") else "Enabled"
 
 
 def _warm_pool(job: Resource, completed_at: float, now: float) -> Body | None:

@@ -15,7 +15,7 @@ from .calls import Body, Call, Handler, echo, new_resource, require_status, stop
 from .errors import ApiError, validation
 from .resource import Resource
 from .state import SimulatorState
-from .timeline import Step, Timeline
+from .timeline import Effect, Step, Timeline
 from .validation import check_present
 
 INFO = kinds.TUNING_JOB
@@ -50,10 +50,28 @@ def create(call: Call, body: Body) -> Body:
                                             "FailureReason": job.injection.fail_reason})
     else:
         end = start + waves * CHILD_PHASES * phase
-        last = Step(end, "Completed", changes={"HyperParameterTuningEndTime": ts(end)})
+        # With S3, children can fail on their data; a search where none succeeded fails.
+        last = Step(end, "Completed", changes={"HyperParameterTuningEndTime": ts(end)},
+                    effect=_fail_unless_one_succeeded(call.state, job) if call.state.objects else None)
     job.timeline = Timeline([Step(start, "InProgress"), last])
     job.extra["definition"] = definition
     return store(call, job)
+
+
+def _fail_unless_one_succeeded(state: SimulatorState, job: Resource) -> Effect:
+    def conclude(step: Step) -> list[Step] | None:
+        children = [c for c in (state.find(training.INFO, job.region, p["name"]) for p in job.extra["plan"] if p["spawned"])
+                    if c is not None and c.timeline is not None]
+        for child in children:  # their own transitions first (their input checks)
+            assert child.timeline is not None
+            child.timeline.settle(step.at)
+        if any(child.status(step.at) == "Completed" for child in children):
+            return None
+        return [Step(step.at, "Failed", changes={
+            "HyperParameterTuningEndTime": ts(step.at),
+            "FailureReason": f"No training job succeeded after {len(children)} attempts. Please take a look at the "
+                             "training job failures to get more details."})]
+    return conclude
 
 
 def spawn_due(state: SimulatorState, now: float) -> None:

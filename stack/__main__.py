@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from sagemaker_ack_kfp.simulator.config import PROFILES
 from sagemaker_ack_kfp.stack.control_plane import Stack, versions_summary
 from sagemaker_ack_kfp.stack.processes import StartFailed
 
@@ -19,7 +20,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start without the ACK controller when it cannot be built (tests that need it are skipped)",
     )
-    up.add_argument("--phase-seconds", type=float, default=1.0, help="simulated length of each job phase")
+    up.add_argument("--no-s3", action="store_true",
+                    help="no object store: the simulator neither checks job inputs nor writes outputs (the old mode)")
+    up.add_argument("--profile", choices=sorted(PROFILES), default="fast",
+                    help="the simulator's timing: " + "; ".join(f"{n}: {p.description}" for n, p in PROFILES.items()))
+    up.add_argument("--phase-seconds", type=_positive, help="simulated length of each job phase (overrides the profile)")
+    up.add_argument("--rule-seconds", type=_seconds,
+                    help="how long Debugger/Profiler rules evaluate after a training job ends (overrides the profile)")
     sub.add_parser("down", help="stop what `up` started")
     sub.add_parser("status", help="print the stack's state as JSON")
     sub.add_parser("env", help="print shell exports for the running stack")
@@ -28,11 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack()
     if args.command == "up":
         try:
-            stack.up(require_controller=not args.allow_missing_controller, phase_seconds=args.phase_seconds)
+            stack.up(require_controller=not args.allow_missing_controller, phase_seconds=args.phase_seconds,
+                     s3=not args.no_s3, profile=args.profile, rule_seconds=args.rule_seconds)
         except StartFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        print(f"\nsource {stack.layout.env_file}   # KUBECONFIG, SAGEMAKER_SIMULATOR_URL, ...")
+        print(f"\nsource {stack.layout.env_file}   # KUBECONFIG, SAGEMAKER_SIMULATOR_URL, AWS_ENDPOINT_URL_S3, ...")
         return 0
     if args.command == "down":
         stack.down()
@@ -45,6 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(stack.layout.env_file.read_text(), end="")
     return 0
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds, zero or more")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds greater than zero")
+    return value
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The local control plane: etcd, kube-apiserver (RBAC, token auth, TokenRequest), the ACK
-sagemaker-controller's CRDs and RBAC, the SageMaker API simulator, and the real ACK controller
-authenticating as its own service account. Everything listens on 127.0.0.1 with free ports.
+sagemaker-controller's CRDs and RBAC, an S3 object store, the SageMaker API simulator (reading and
+writing that store), and the real ACK controller authenticating as its own service account.
+Everything listens on 127.0.0.1 with free ports.
 
 `up` is idempotent (a healthy stack is reused), `down` stops exactly the pids that `up` recorded,
 and `restart(piece)` restarts one process on the same port, for fault tests.
@@ -23,7 +24,7 @@ from typing import Any
 import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import AckRelease, locate, pinned_versions
-from sagemaker_ack_kfp.stack import bootstrap
+from sagemaker_ack_kfp.stack import bootstrap, object_store
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 from sagemaker_ack_kfp.stack.pki import ensure_pki
 from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, wait_ready
@@ -35,7 +36,7 @@ TEST_USERS = ("alice", "bob")
 CONTROLLER_NAMESPACE = "ack-system"
 CONTROLLER_SERVICE_ACCOUNT = "ack-sagemaker-controller"
 # Start order; `down` stops in reverse.
-PIECES = ("etcd", "kube-apiserver", "simulator", "controller")
+PIECES = ("etcd", "kube-apiserver", object_store.PIECE, "simulator", "controller")
 
 
 def _say(message: str) -> None:
@@ -51,7 +52,9 @@ class StackState:
     argv: dict[str, list[str]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     controller: str = "absent"  # "running", or why it is absent
-    simulator_phase_seconds: float = 1.0
+    simulator_phase_seconds: float | None = None  # None: the profile's
+    simulator_profile: str = "fast"
+    simulator_rule_seconds: float | None = None  # None: the profile's
 
     @property
     def server(self) -> str:
@@ -60,6 +63,12 @@ class StackState:
     @property
     def simulator_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['simulator']}"
+
+    @property
+    def object_store_url(self) -> str | None:
+        """None when the stack runs in the no-S3 mode."""
+        port = self.ports.get(object_store.PIECE)
+        return object_store.url(port) if port else None
 
 
 class Stack:
@@ -87,7 +96,7 @@ class Stack:
         state = self.load_state()
         if not state:
             return None
-        core = ("etcd", "kube-apiserver", "simulator")
+        core = ("etcd", "kube-apiserver", "simulator") + ((object_store.PIECE,) if state.object_store_url else ())
         if not all(piece in state.pids and is_alive(state.pids[piece]) for piece in core):
             return None
         return state if self._apiserver_ready(state) else None
@@ -97,15 +106,23 @@ class Stack:
         self,
         *,
         require_controller: bool = True,
-        phase_seconds: float = 1.0,
+        phase_seconds: float | None = None,
         with_controller: bool = True,
         install_crds: bool = True,
+        s3: bool = True,
+        profile: str = "fast",
+        rule_seconds: float | None = None,
     ) -> StackState:
         """Start every piece (or reuse a healthy stack). `with_controller=False` and
-        `install_crds=False` make the partial stacks that tests of those failures need."""
+        `install_crds=False` make the partial stacks that tests of those failures need;
+        `s3=False` is the no-S3 mode (no object store; the simulator checks and writes no data)."""
         existing = self.running()
         if existing:
-            _say(f"already up (API server {existing.server}, controller: {existing.controller}); reusing it")
+            _say(f"already up (API server {existing.server}, controller: {existing.controller}, "
+                 f"object store: {existing.object_store_url or 'off'}); reusing it")
+            if s3 != bool(existing.object_store_url) or profile != existing.simulator_profile:
+                _say(f"note: it runs with {'an object store' if existing.object_store_url else 'no object store'} and the "
+                     f"'{existing.simulator_profile}' profile, not what was asked; `make stack-down` first to change that")
             if require_controller and existing.controller != "running":
                 raise StartFailed("controller", existing.controller, self.layout.log("controller"))
             return existing
@@ -117,13 +134,15 @@ class Stack:
         _say(f"ACK sagemaker-controller {release.version} CRDs and RBAC from {release.source}")
         self._require_binaries(("etcd", "kube-apiserver", "kubectl"))
         self._reset_state_dir()
-        state = StackState(simulator_phase_seconds=phase_seconds)
+        state = StackState(simulator_phase_seconds=phase_seconds, simulator_profile=profile,
+                           simulator_rule_seconds=rule_seconds)
         state.tokens = {user: os.urandom(16).hex() for user in (ADMIN_USER, *TEST_USERS)}
         state.ports = {
             "etcd": free_port(),
             "etcd-peer": free_port(),
             "kube-apiserver": free_port(),
             "simulator": free_port(),
+            **({object_store.PIECE: free_port()} if s3 else {}),
             "controller-metrics": free_port(),
             "controller-healthz": free_port(),
         }
@@ -137,6 +156,8 @@ class Stack:
             if install_crds:
                 bootstrap.install_release(self.layout.kubeconfig, release)
                 _say(f"applied {len(release.crd_files)} CRDs; all Established")
+            if state.object_store_url:
+                self._start_object_store(state)
             self._start_simulator(state)
             if with_controller and install_crds:
                 self._start_controller(state, release, required=require_controller)
@@ -270,6 +291,14 @@ class Stack:
             cafile=self.layout.pki / "ca.crt",
         )
 
+    def _start_object_store(self, state: StackState) -> None:
+        directory = self.layout.root / object_store.PIECE
+        shutil.rmtree(directory, ignore_errors=True)
+        endpoint = state.object_store_url
+        assert endpoint
+        self._launch(object_store.PIECE, state, object_store.argv(state.ports[object_store.PIECE]),
+                     lambda: object_store.healthy(endpoint), env=self._env_for(object_store.PIECE, state))
+
     def _start_simulator(self, state: StackState) -> None:
         argv = [
             sys.executable,
@@ -279,9 +308,16 @@ class Stack:
             "serve",
             "--host=127.0.0.1",
             f"--port={state.ports['simulator']}",
-            f"--phase-seconds={state.simulator_phase_seconds}",
+            f"--profile={state.simulator_profile}",
         ]
-        self._launch("simulator", state, argv, lambda: _http_ok(f"{state.simulator_url}/_sim/health"))
+        if state.simulator_phase_seconds is not None:
+            argv.append(f"--phase-seconds={state.simulator_phase_seconds}")
+        if state.simulator_rule_seconds is not None:
+            argv.append(f"--rule-seconds={state.simulator_rule_seconds}")
+        if state.object_store_url:
+            argv.append(f"--s3-endpoint-url={state.object_store_url}")
+        self._launch("simulator", state, argv, lambda: _http_ok(f"{state.simulator_url}/_sim/health"),
+                     env=self._env_for("simulator", state))
 
     def _start_controller(self, state: StackState, release: AckRelease, *, required: bool) -> None:
         binary = self.binaries["controller"]
@@ -321,8 +357,7 @@ class Stack:
             "HOME": os.environ.get("HOME", "/tmp"),
             "KUBECONFIG": str(self.layout.controller_kubeconfig),
             # Fake credentials: the only AWS endpoint is the simulator.
-            "AWS_ACCESS_KEY_ID": "AKIASIMULATOR0000000",
-            "AWS_SECRET_ACCESS_KEY": "simulator-secret-not-a-real-key",
+            **object_store.FAKE_CREDENTIALS,
             "AWS_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
@@ -336,6 +371,8 @@ class Stack:
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
+            # The object store, for boto3 and the AWS CLI; absent in the no-S3 mode.
+            **(object_store.client_env(state.object_store_url) if state.object_store_url else {}),
         }
         self.layout.env_file.write_text("".join(f"export {key}={value}\n" for key, value in values.items()))
 
@@ -363,14 +400,25 @@ class Stack:
     def start_again(self, piece: str) -> None:
         """Start a stopped piece with the same argv and port as before."""
         state = self._require_state()
-        env = self._controller_env() if piece == "controller" else None
+        endpoint = state.object_store_url or ""
         probes: dict[str, Callable[[], bool]] = {
+            object_store.PIECE: lambda: object_store.healthy(endpoint),
             "etcd": lambda: _http_ok(f"http://127.0.0.1:{state.ports['etcd']}/health"),
             "kube-apiserver": lambda: self._apiserver_ready(state),
             "simulator": lambda: _http_ok(f"{state.simulator_url}/_sim/health"),
             "controller": lambda: _http_ok(f"http://127.0.0.1:{state.ports['controller-healthz']}/readyz"),
         }
-        self._launch(piece, state, state.argv[piece], probes[piece], env=env, timeout=90)
+        self._launch(piece, state, state.argv[piece], probes[piece], env=self._env_for(piece, state), timeout=90)
+
+    def _env_for(self, piece: str, state: StackState) -> dict[str, str] | None:
+        """A piece's environment, the same at every start; None inherits the caller's."""
+        if piece == "controller":
+            return self._controller_env()
+        if piece == "simulator" and state.object_store_url:
+            return object_store.simulator_env(state.object_store_url)
+        if piece == object_store.PIECE:
+            return object_store.process_env(self.layout.root / object_store.PIECE)
+        return None
 
     def restart(self, piece: str) -> None:
         self.kill(piece)
@@ -390,6 +438,7 @@ class Stack:
             "up": self.running() is not None,
             "server": state.server,
             "simulator": state.simulator_url,
+            "object_store": state.object_store_url or "off (no-S3 mode)",
             "controller": state.controller,
             "pieces": {piece: {"pid": pid, "alive": is_alive(pid)} for piece, pid in state.pids.items()},
             "kubeconfig": str(self.layout.kubeconfig),

@@ -1,14 +1,16 @@
 """Train k-means on MNIST, then serve it twice: batch predictions over an S3 prefix and a live
-endpoint. Five SageMaker resources, each created by one step (see README.md):
+endpoint. A data step puts the data set into the bucket first; then five SageMaker resources,
+each created by one step (see README.md):
 
-    TrainingJob -> Model -+-> TransformJob
-                          +-> EndpointConfig -> Endpoint
+    sample data -> TrainingJob -> Model -+-> TransformJob
+                                         +-> EndpointConfig -> Endpoint
 """
 
 from kfp import dsl
 
-from kfp_compat import component, never_cache
+from kfp_compat import component, never_cache, sample_data
 
+SampleData = sample_data()
 TrainingJob = component("TrainingJob")
 Model = component("Model")
 TransformJob = component("TransformJob")
@@ -36,6 +38,9 @@ def mnist_kmeans(
     data = f"s3://{bucket}/mnist-kmeans"
     common = {"region": region, "no_controller_seconds": no_controller_seconds}
 
+    # The training images, test images and batch input, generated (no download) into the bucket.
+    upload = SampleData(bucket=bucket, prefix="mnist-kmeans", region=region)
+
     train = TrainingJob(
         role_arn=role_arn,
         algorithm_specification={"trainingImage": image, "trainingInputMode": "File"},
@@ -44,6 +49,7 @@ def mnist_kmeans(
         input_data_config=[
             {
                 "channelName": "train",
+                "contentType": "text/csv",
                 "dataSource": {
                     "s3DataSource": {
                         "s3DataType": "S3Prefix",
@@ -57,7 +63,7 @@ def mnist_kmeans(
         resource_config={"instanceCount": 1, "instanceType": INSTANCE_TYPE, "volumeSizeInGB": 10},
         stopping_condition={"maxRuntimeInSeconds": 3600},
         **common,
-    )
+    ).after(upload)
 
     # The built-in algorithm's image also serves its models.
     model = Model(
@@ -93,7 +99,7 @@ def mnist_kmeans(
 
     endpoint = Endpoint(endpoint_config_name=endpoint_config.outputs["endpoint_config_name"], **common)
 
-    for task in (train, model, transform, endpoint_config, endpoint):
+    for task in (upload, train, model, transform, endpoint_config, endpoint):
         never_cache(task)
 
 

@@ -1,10 +1,11 @@
-"""One step: train k-means on MNIST with a SageMaker training job. The smallest useful pipeline,
-meant to be read first (see README.md)."""
+"""Train k-means on MNIST with a SageMaker training job, after a data step has put the data set
+into the bucket. The smallest useful pipeline, meant to be read first (see README.md)."""
 
 from kfp import dsl
 
-from kfp_compat import component, never_cache
+from kfp_compat import component, never_cache, sample_data
 
+SampleData = sample_data()
 TrainingJob = component("TrainingJob")
 
 # SageMaker's built-in k-means algorithm in us-east-1; other regions use another registry account.
@@ -19,6 +20,8 @@ def training_only(
     image: str = KMEANS_IMAGE,
     no_controller_seconds: int = 120,
 ):
+    # The training images, generated (no download) into s3://<bucket>/mnist-kmeans/train/.
+    upload = SampleData(bucket=bucket, prefix="mnist-kmeans", region=region)
     train = TrainingJob(
         role_arn=role_arn,
         region=region,
@@ -27,6 +30,7 @@ def training_only(
         input_data_config=[
             {
                 "channelName": "train",
+                "contentType": "text/csv",
                 "dataSource": {
                     "s3DataSource": {
                         "s3DataType": "S3Prefix",
@@ -41,7 +45,8 @@ def training_only(
         resource_config={"instanceCount": 1, "instanceType": "ml.m5.large", "volumeSizeInGB": 10},
         stopping_condition={"maxRuntimeInSeconds": 3600},
         no_controller_seconds=no_controller_seconds,
-    )
+    ).after(upload)
+    never_cache(upload)
     never_cache(train)
 
 

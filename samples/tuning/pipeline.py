@@ -1,13 +1,14 @@
-"""Tune k-means on MNIST, retrain with the best hyperparameters, and deploy that model
-(see README.md):
+"""Tune k-means on MNIST, retrain with the best hyperparameters, and deploy that model, after a
+data step has put the data set into the bucket (see README.md):
 
-    HyperParameterTuningJob -> TrainingJob -> Model -> EndpointConfig -> Endpoint
+    sample data -> HyperParameterTuningJob -> TrainingJob -> Model -> EndpointConfig -> Endpoint
 """
 
 from kfp import dsl
 
-from kfp_compat import component, never_cache
+from kfp_compat import component, never_cache, sample_data
 
+SampleData = sample_data()
 HyperParameterTuningJob = component("HyperParameterTuningJob")
 TrainingJob = component("TrainingJob")
 Model = component("Model")
@@ -22,6 +23,7 @@ INSTANCE_TYPE = "ml.m5.large"
 def _channel(name: str, uri: str) -> dict:
     return {
         "channelName": name,
+        "contentType": "text/csv",
         "dataSource": {"s3DataSource": {"s3DataType": "S3Prefix", "s3URI": uri, "s3DataDistributionType": "FullyReplicated"}},
     }
 
@@ -43,6 +45,9 @@ def kmeans_tuning(
     algorithm = {"trainingImage": image, "trainingInputMode": "File"}
     resources = {"instanceCount": 1, "instanceType": INSTANCE_TYPE, "volumeSizeInGB": 10}
     stopping = {"maxRuntimeInSeconds": 3600}
+
+    # The training and test images, generated (no download) into the bucket.
+    upload = SampleData(bucket=bucket, prefix="mnist-kmeans", region=region)
 
     tuning = HyperParameterTuningJob(
         hyper_parameter_tuning_job_config={
@@ -74,7 +79,7 @@ def kmeans_tuning(
             "stoppingCondition": stopping,
         },
         **common,
-    )
+    ).after(upload)
 
     train = TrainingJob(
         role_arn=role_arn,
@@ -108,7 +113,7 @@ def kmeans_tuning(
 
     endpoint = Endpoint(endpoint_config_name=endpoint_config.outputs["endpoint_config_name"], **common)
 
-    for task in (tuning, train, model, endpoint_config, endpoint):
+    for task in (upload, tuning, train, model, endpoint_config, endpoint):
         never_cache(task)
 
 

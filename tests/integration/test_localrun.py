@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_samples import BUCKET, MODEL, ROLE, TRAIN, LocalRun, compile_with
+from tests.integration.test_samples import BUCKET, DATA, MODEL, ROLE, TRAIN, LocalRun, compile_with
 from tests.support.cluster import Cluster, PrivateStacks, create_namespace
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -83,12 +83,13 @@ def test_struct_integers_from_the_ir_reach_the_cr_as_integers(cluster: Cluster, 
 
 @pytest.fixture(scope="module")
 def stack_without_controller(cluster: Cluster, private_stack: PrivateStacks) -> Cluster:
-    """The shared stack if it runs without the controller (as on CI), else a private one."""
-    return cluster if not cluster.controller_running else private_stack.start(with_controller=False)
+    """The shared stack if it runs without the controller (as on CI), else a private one (with an
+    object store: the samples' data step writes to it)."""
+    return cluster if not cluster.controller_running else private_stack.start(with_controller=False, s3=True)
 
 
 @pytest.mark.parametrize("sdk", ["kfp-1.8.22", "kfp-2"])
-def test_without_a_controller_the_first_step_fails_fast_and_its_dependents_do_not_run(
+def test_without_a_controller_the_first_sagemaker_step_fails_fast_and_its_dependents_do_not_run(
     stack_without_controller: Cluster, tmp_path: Path, sdk: str
 ) -> None:
     cluster = stack_without_controller
@@ -101,11 +102,11 @@ def test_without_a_controller_the_first_step_fails_fast_and_its_dependents_do_no
     assert steps[TRAIN]["status"] == "Failed" and steps[TRAIN]["exit_code"] == 3
     assert "no ACK controller acted on TrainingJob" in steps[TRAIN]["reason"]
     assert {name: step["status"] for name, step in steps.items() if name != TRAIN} == {
-        MODEL: "Skipped", "sagemaker-transformjob": "Skipped", "sagemaker-endpointconfig": "Skipped",
+        DATA: "Succeeded", MODEL: "Skipped", "sagemaker-transformjob": "Skipped", "sagemaker-endpointconfig": "Skipped",
         "sagemaker-endpoint": "Skipped",
     }
     assert steps[MODEL]["reason"] == f"upstream step {TRAIN} failed"
-    # Only the first step ever reached the cluster.
+    # Only the training step ever reached the cluster (the data step wrote to S3 only).
     assert len(run.custom_objects("trainingjobs")) == 1
     assert run.custom_objects("models") == [] and run.custom_objects("endpoints") == []
     assert f"run {report['run_id']} failed: step {TRAIN}: error: no ACK controller acted" in out

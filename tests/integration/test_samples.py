@@ -1,7 +1,8 @@
 """The sample pipelines: each compiles with KFP SDK 1.8.22 (Argo Workflow) and KFP SDK 2.x (IR),
 each SDK in its own virtualenv from hack/kfp-venvs.sh, into the structure we expect (steps,
 their arguments, the parameter passing); and samples mnist_kmeans and tuning run to success
-through the local runner from both compiled forms, against the local stack."""
+through the local runner from both compiled forms, against the local stack: their data step
+fills the object store, and the jobs' outputs land there as real objects."""
 
 from __future__ import annotations
 
@@ -161,26 +162,28 @@ class Compiled:
         return not self.doc["root"]["dag"]["tasks"][task].get("cachingOptions", {}).get("enableCache", False)
 
 
-TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT, TUNE = (
+TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT, TUNE, DATA = (
     "sagemaker-trainingjob", "sagemaker-model", "sagemaker-transformjob",
-    "sagemaker-endpointconfig", "sagemaker-endpoint", "sagemaker-hyperparametertuningjob",
+    "sagemaker-endpointconfig", "sagemaker-endpoint", "sagemaker-hyperparametertuningjob", "upload-sample-data",
 )
+DATA_STEP = "sample data"  # not an ACK kind: the samples' own component
 COMMON_PARAMETERS = {"role_arn", "bucket", "region", "image", "no_controller_seconds"}
 
 EXPECTED: dict[str, dict[str, Any]] = {
     "training_only": {
-        "tasks": {TRAIN: ("TrainingJob", [])},
+        "tasks": {DATA: (DATA_STEP, []), TRAIN: ("TrainingJob", [DATA])},
         "parameters": COMMON_PARAMETERS,
-        "from_parameters": [(TRAIN, "role_arn", "role_arn"), (TRAIN, "algorithm_specification", "image"),
+        "from_parameters": [(DATA, "bucket", "bucket"), (DATA, "region", "region"), (TRAIN, "role_arn", "role_arn"), (TRAIN, "algorithm_specification", "image"),
                             (TRAIN, "input_data_config", "bucket"), (TRAIN, "output_data_config", "bucket"),
                             (TRAIN, "region", "region"), (TRAIN, "no_controller_seconds", "no_controller_seconds")],
         "from_outputs": [],
     },
     "mnist_kmeans": {
-        "tasks": {TRAIN: ("TrainingJob", []), MODEL: ("Model", [TRAIN]), TRANSFORM: ("TransformJob", [MODEL]),
+        "tasks": {DATA: (DATA_STEP, []), TRAIN: ("TrainingJob", [DATA]), MODEL: ("Model", [TRAIN]),
+                  TRANSFORM: ("TransformJob", [MODEL]),
                   CONFIG: ("EndpointConfig", [MODEL]), ENDPOINT: ("Endpoint", [CONFIG])},
         "parameters": COMMON_PARAMETERS | {"k", "feature_dim"},
-        "from_parameters": [(TRAIN, "hyper_parameters", "k"), (TRAIN, "hyper_parameters", "feature_dim"),
+        "from_parameters": [(DATA, "bucket", "bucket"), (TRAIN, "hyper_parameters", "k"), (TRAIN, "hyper_parameters", "feature_dim"),
                             (TRAIN, "algorithm_specification", "image"), (MODEL, "primary_container", "image"),
                             (MODEL, "execution_role_arn", "role_arn"), (TRANSFORM, "transform_input", "bucket"),
                             (TRANSFORM, "transform_output", "bucket"), (ENDPOINT, "region", "region")],
@@ -190,10 +193,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
                          (ENDPOINT, "endpoint_config_name", CONFIG, "endpoint_config_name")],
     },
     "tuning": {
-        "tasks": {TUNE: ("HyperParameterTuningJob", []), TRAIN: ("TrainingJob", [TUNE]), MODEL: ("Model", [TRAIN]),
+        "tasks": {DATA: (DATA_STEP, []), TUNE: ("HyperParameterTuningJob", [DATA]), TRAIN: ("TrainingJob", [TUNE]),
+                  MODEL: ("Model", [TRAIN]),
                   CONFIG: ("EndpointConfig", [MODEL]), ENDPOINT: ("Endpoint", [CONFIG])},
         "parameters": COMMON_PARAMETERS,
-        "from_parameters": [(TUNE, "training_job_definition", "role_arn"), (TUNE, "training_job_definition", "image"),
+        "from_parameters": [(DATA, "bucket", "bucket"), (TUNE, "training_job_definition", "role_arn"), (TUNE, "training_job_definition", "image"),
                             (TUNE, "training_job_definition", "bucket"), (TRAIN, "role_arn", "role_arn")],
         "from_outputs": [(TRAIN, "hyper_parameters", TUNE, "best_hyperparameters"),
                          (MODEL, "primary_container", TRAIN, "model_artifact_url"),
@@ -215,6 +219,11 @@ def test_sample_compiles_to_the_expected_structure(compiled: Any, sample: str, s
     assert pipeline.tasks() == {task: sorted(deps) for task, (_, deps) in expected["tasks"].items()}
     for task, (kind, _) in expected["tasks"].items():
         argv = pipeline.argv(task)
+        if kind == DATA_STEP:
+            # The data step's program is embedded in its component, run by a plain Python.
+            assert argv[:3] == ["python3", "-u", "-c"] and "def data_set(" in argv[3]
+            assert pipeline.caching_disabled(task), f"{task} may be served from KFP's cache"
+            continue
         assert argv[:4] == COMMAND
         assert pipeline.kind(task) == kind
         assert argv[argv.index("--kfp-run-id") + 1] == "{{workflow.uid}}"
@@ -266,7 +275,8 @@ class LocalRun:
                 "--report", str(self.report_path), *options]
         for param in params:
             args += ["--param", param]
-        env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+        # As after `source .stack/env`: the data step writes to the stack's object store.
+        env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), **cluster.s3_env()}
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._out: str | None = None
 
@@ -309,6 +319,12 @@ def sample_runs(cluster: Cluster, compiled: Any, tmp_path_factory: pytest.TempPa
             run.process.kill()
 
 
+def objects_under(cluster: Cluster, prefix: str) -> dict[str, int]:
+    """{key: size} of the objects under s3://BUCKET/<prefix>."""
+    page = cluster.s3().list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return {item["Key"]: item["Size"] for item in page.get("Contents", [])}
+
+
 def assert_succeeded(run: LocalRun, steps: set[str]) -> tuple[str, dict[str, Any]]:
     code, out, report = run.wait()
     assert code == 0, out[-6000:]
@@ -325,8 +341,9 @@ def assert_succeeded(run: LocalRun, steps: set[str]) -> tuple[str, dict[str, Any
 @pytest.mark.parametrize("sdk", SDKS)
 def test_mnist_kmeans_runs_to_success(sample_runs: dict[tuple[str, str], LocalRun], sdk: str) -> None:
     run = sample_runs["mnist_kmeans", sdk]
-    _, report = assert_succeeded(run, {TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT})
+    _, report = assert_succeeded(run, {DATA, TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT})
     outputs = outputs_of(report)
+    assert outputs[DATA]["train_uri"] == f"s3://{BUCKET}/mnist-kmeans/train/"
 
     [training] = run.custom_objects("trainingjobs")
     [model] = run.custom_objects("models")
@@ -341,6 +358,12 @@ def test_mnist_kmeans_runs_to_success(sample_runs: dict[tuple[str, str], LocalRu
     assert endpoint["spec"]["endpointConfigName"] == outputs[CONFIG]["endpoint_config_name"]
     assert outputs[ENDPOINT]["endpoint_name"] == endpoint["spec"]["endpointName"]
     assert outputs[TRANSFORM]["output_location"] == f"s3://{BUCKET}/mnist-kmeans/batch-output/"
+    # Real objects: the model the training job wrote, one .out per batch input object.
+    if run.cluster.object_store_url:
+        job = training["spec"]["trainingJobName"]
+        assert objects_under(run.cluster, f"mnist-kmeans/models/{job}/").get(f"mnist-kmeans/models/{job}/output/model.tar.gz", 0) > 0
+        outs = objects_under(run.cluster, "mnist-kmeans/batch-output/")
+        assert {"mnist-kmeans/batch-output/part-0.csv.out", "mnist-kmeans/batch-output/part-1.csv.out"} <= set(outs)
     # Pipeline parameters reached the spec; integers are integers, hyperparameters strings.
     assert training["spec"]["hyperParameters"] == {"k": "10", "feature_dim": "784"}
     assert training["spec"]["resourceConfig"]["volumeSizeInGB"] == 10
@@ -357,7 +380,7 @@ def test_tuning_runs_to_success_and_retrains_with_the_best_hyperparameters(
     sample_runs: dict[tuple[str, str], LocalRun], sdk: str
 ) -> None:
     run = sample_runs["tuning", sdk]
-    _, report = assert_succeeded(run, {TUNE, TRAIN, MODEL, CONFIG, ENDPOINT})
+    _, report = assert_succeeded(run, {DATA, TUNE, TRAIN, MODEL, CONFIG, ENDPOINT})
     outputs = outputs_of(report)
     best = json.loads(outputs[TUNE]["best_hyperparameters"])
     assert set(best) == {"k", "extra_center_factor", "init_method", "feature_dim"}

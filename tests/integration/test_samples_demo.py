@@ -1,10 +1,12 @@
-"""`make demo` (hack/demo.sh) on the test session's stack: with the ACK controller the sample
-pipeline succeeds and every resource is listed; without it the demo says so loudly, the first
-step fails fast with the runtime's reason, and the demo exits non-zero."""
+"""`make demo` (hack/demo.sh) on the test session's stack: its data step fills the bucket in the
+stack's object store; with the ACK controller the sample pipeline succeeds, every resource is
+listed and the last steps' outputs are real objects it says how to fetch; without it the demo says
+so loudly, the training step fails fast with the runtime's reason, and the demo exits non-zero."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -32,6 +34,11 @@ def test_demo(cluster: Cluster) -> None:
     assert f"kubectl get trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws -n {namespace}" in out
     assert "-m sagemaker_ack_kfp.simulator list --url $SAGEMAKER_SIMULATOR_URL" in out
     assert "Stop the stack: make stack-down" in out
+    # The data step ran first and filled the bucket, whatever happens after it.
+    assert "upload-sample-data: Succeeded" in out
+    assert "train_uri = s3://sagemaker-ack-kfp-demo/mnist-kmeans/train/" in out
+    assert "s3://sagemaker-ack-kfp-demo/mnist-kmeans/train/train.csv  (" in out
+    assert "aws s3 ls --recursive s3://sagemaker-ack-kfp-demo/mnist-kmeans/" in out
 
     if cluster.controller_running:
         assert result.returncode == 0, out[-6000:]
@@ -40,12 +47,28 @@ def test_demo(cluster: Cluster) -> None:
             assert f"{kind}.sagemaker.services.k8s.aws/" in out, f"no {kind} listed"
         assert "model_artifact_url = s3://sagemaker-ack-kfp-demo/mnist-kmeans/models/" in out
         assert "InService" in out
+        # The model and one .out per batch input object, written by this run; the printed
+        # one-liner lists them.
+        job = out.split("training_job_name = ")[1].split()[0]
+        model = f"s3://sagemaker-ack-kfp-demo/mnist-kmeans/models/{job}/output/model.tar.gz"
+        written = "<- written by this run's SageMaker jobs"
+        for key in (model, "s3://sagemaker-ack-kfp-demo/mnist-kmeans/batch-output/part-0.csv.out",
+                    "s3://sagemaker-ack-kfp-demo/mnist-kmeans/batch-output/part-1.csv.out"):
+            assert re.search(re.escape(key) + r"  \(\d+ bytes\)  " + re.escape(written), out), key
+        [one_liner] = [line.strip() for line in out.splitlines() if "boto3.client('s3').list_objects_v2" in line]
+        python, _, code = one_liner.partition(" -c ")
+        env = {**os.environ, **cluster.s3_env(), "AWS_REGION": "us-east-1"}  # as after `source .stack/env`
+        listed = subprocess.run([python, "-c", code.strip().strip('"')], env=env, capture_output=True, text=True,
+                                timeout=60, check=False)
+        assert listed.returncode == 0, listed.stderr
+        assert f"mnist-kmeans/models/{job}/output/model.tar.gz" in listed.stdout.split()
     else:
         assert result.returncode == 1, out[-6000:]
         assert "THE ACK CONTROLLER IS NOT RUNNING IN THIS STACK" in out
         assert "refused by this machine's Go" in out and "Known limits, read this first" in out
         assert "no ACK controller acted on TrainingJob" in out
         assert "sagemaker-trainingjob: Failed (exit code 3)" in out
+        assert "<- written by this run" not in out
         assert "sagemaker-model: Skipped" in out
         assert "The run failed as expected" in out
         assert "ACK_CONTROLLER_BIN=/path/to/controller make demo" in out

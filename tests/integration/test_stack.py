@@ -1,9 +1,10 @@
-"""The local stack is real: the real API server enforces schemas and RBAC, and the real ACK
-controller drives TrainingJobs through the simulator."""
+"""The local stack is real: the real API server enforces schemas and RBAC, the real ACK
+controller drives TrainingJobs through the simulator, and the object store serves S3."""
 
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,11 @@ import yaml
 from kubernetes import client, config
 
 from sagemaker_ack_kfp.codegen.ack_release import pinned_versions
+from sagemaker_ack_kfp.stack import object_store
+from sagemaker_ack_kfp.stack.processes import StartFailed, is_alive
 from tests.support.cluster import GROUP, VERSION, Cluster, PrivateStacks, create_namespace, wait_for
 from tests.support.manifests import training_job
+from tests.support.s3_data import BUCKET
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +147,74 @@ def test_controller_recovers_after_a_throttling_burst(private_stack: PrivateStac
     assert sum(cluster.sim("/_sim/calls")["throttled"].values()) == 5  # the burst really hit the controller
     assert len(cluster.sim_resources("TrainingJob", name_prefix=name)) == 1
     assert cluster.sim("/_sim/calls")["calls"]["CreateTrainingJob"] == 1
+
+
+# ----- the object store ----------------------------------------------------------------------
+
+
+def env_file(cluster: Cluster) -> dict[str, str]:
+    assert cluster.stack is not None
+    lines = cluster.stack.layout.env_file.read_text().splitlines()
+    return dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
+
+
+def test_the_object_store_serves_s3_at_the_endpoint_in_the_env_file(cluster: Cluster) -> None:
+    if cluster.stack is None or not cluster.object_store_url:
+        pytest.skip("the local stack with its object store only")
+    env = env_file(cluster)
+    assert env["AWS_ENDPOINT_URL_S3"] == cluster.object_store_url
+    assert env["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
+    assert env["AWS_ACCESS_KEY_ID"] == object_store.FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+    s3 = cluster.s3()
+    key = f"stack-test/{uuid.uuid4().hex}.txt"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"hello")
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"hello"
+    status = cluster.stack.status()
+    assert status["object_store"] == cluster.object_store_url and status["pieces"][object_store.PIECE]["alive"]
+
+
+@pytest.mark.controller
+@pytest.mark.simulator
+def test_a_job_whose_input_prefix_is_empty_fails_with_sagemakers_reason(cluster: Cluster, namespace: str) -> None:
+    if not cluster.object_store_url:
+        pytest.skip("needs the stack's object store")
+    name = f"tj-{uuid.uuid4().hex[:8]}"
+    manifest = training_job(name, namespace)
+    channel = manifest["spec"]["inputDataConfig"][0]["dataSource"]["s3DataSource"]
+    channel["s3URI"] = f"s3://{BUCKET}/nothing-here/{name}/"
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(manifest))
+    failed = wait_for(
+        lambda: (obj := get_training_job(cluster, namespace, name)).get("status", {}).get("trainingJobStatus") == "Failed"
+        and obj,
+        timeout=180, interval=1, what="trainingJobStatus Failed",
+    )
+    assert failed["status"]["failureReason"].startswith(
+        f'ClientError: Data download failed:No S3 objects found under S3 URL "s3://{BUCKET}/nothing-here/{name}/" '
+        "given in input data source. Please ensure that the bucket exists in the selected region (us-east-1)")
+
+
+def test_object_store_starts_and_stops_with_the_stack_and_a_failed_start_names_it(
+    private_stack: PrivateStacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_store = private_stack.start(with_controller=False, install_crds=False, s3=True)
+    assert with_store.stack is not None and with_store.state is not None
+    pid = with_store.state.pids[object_store.PIECE]
+    assert is_alive(pid) and object_store.healthy(str(with_store.object_store_url))
+    simulator_argv = with_store.state.argv["simulator"]
+    assert f"--s3-endpoint-url={with_store.object_store_url}" in simulator_argv
+    with_store.stack.down(quiet=True)
+    assert not is_alive(pid)
+
+    without = private_stack.start(with_controller=False, install_crds=False, s3=False)
+    assert without.object_store_url is None and without.state is not None
+    assert object_store.PIECE not in without.state.pids
+    assert not [a for a in without.state.argv["simulator"] if a.startswith("--s3-endpoint-url")]
+    assert "AWS_ENDPOINT_URL_S3" not in env_file(without)
+
+    # A store that cannot start is named, with the end of its log.
+    monkeypatch.setattr(object_store, "argv", lambda port: [sys.executable, "-c", "print('cannot serve S3: port taken'); raise SystemExit(3)"])
+    with pytest.raises(StartFailed) as failed:
+        private_stack.start(with_controller=False, install_crds=False, s3=True)
+    assert failed.value.piece == object_store.PIECE
+    assert "object-store failed to start: the process exited" in str(failed.value)
+    assert "cannot serve S3: port taken" in str(failed.value)

@@ -20,8 +20,10 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from sagemaker_ack_kfp.stack import object_store
 from sagemaker_ack_kfp.stack.control_plane import ADMIN_USER, Stack, StackState
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
+from tests.support import s3_data
 
 GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"
 
@@ -46,6 +48,19 @@ class Cluster:
     @property
     def simulator_url(self) -> str | None:
         return self.state.simulator_url if self.state else None
+
+    @property
+    def object_store_url(self) -> str | None:
+        """The stack's S3 endpoint; None on an external cluster or in the no-S3 mode."""
+        return self.state.object_store_url if self.state else None
+
+    def s3_env(self) -> dict[str, str]:
+        """What a pipeline step needs in its environment to reach the stack's object store."""
+        return object_store.client_env(self.object_store_url) if self.object_store_url else {}
+
+    def s3(self) -> Any:
+        assert self.object_store_url, "this stack has no object store"
+        return s3_data.s3_client(self.object_store_url)
 
     # ----- clients -----------------------------------------------------------------------
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -112,6 +127,8 @@ def connect() -> Cluster:
     # pytest-xdist workers share one stack: the first starts it, the others reuse it.
     with _lock(stack.layout.root.parent / ".stack.lock"):
         state = stack.running() or stack.up(require_controller=False)
+        if state.object_store_url:
+            s3_data.seed(state.object_store_url)
     return Cluster(stack.layout.kubeconfig, state.server, str(stack.layout.pki / "ca.crt"), stack, state)
 
 
@@ -120,7 +137,8 @@ class PrivateStacks:
         self._factory = tmp_path_factory
         self._stacks: list[Stack] = []
 
-    def start(self, *, with_controller: bool = True, install_crds: bool = True) -> Cluster:
+    def start(self, *, with_controller: bool = True, install_crds: bool = True, s3: bool = False) -> Cluster:
+        """A private stack; without an object store unless asked (`s3`), as disruptive tests need none."""
         # On an external cluster (a laptop running the suite against kind, say), the local
         # stack's binaries may never have been built: skip rather than fail to start.
         missing = [name for name in ("etcd", "kube-apiserver") if not binary_paths()[name].exists()]
@@ -128,7 +146,9 @@ class PrivateStacks:
             pytest.skip(f"needs a private local stack, but {', '.join(missing)} is not built (make binaries)")
         stack = Stack(StackLayout(Path(self._factory.mktemp("stack"))))
         self._stacks.append(stack)
-        state = stack.up(require_controller=False, with_controller=with_controller, install_crds=install_crds)
+        state = stack.up(require_controller=False, with_controller=with_controller, install_crds=install_crds, s3=s3)
+        if state.object_store_url:
+            s3_data.seed(state.object_store_url)
         return Cluster(stack.layout.kubeconfig, state.server, str(stack.layout.pki / "ca.crt"), stack, state)
 
     def down_all(self) -> None:

@@ -1,12 +1,18 @@
-"""Shared fixtures: the pinned ACK release and the generator inputs of this checkout."""
+"""Shared fixtures: the pinned ACK release, the generator inputs of this checkout, and a real S3 store."""
 
 from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
 
 import pytest
 
 from sagemaker_ack_kfp.codegen.ack_release import AckRelease, ReleaseNotFound, locate
 from sagemaker_ack_kfp.codegen.config import CONFIG_FILE, GeneratorConfig, load_config
 from sagemaker_ack_kfp.codegen.overlays import KINDS_DIR, Overlay, load_overlays
+from sagemaker_ack_kfp.stack.object_store import argv, healthy, process_env, url
+from sagemaker_ack_kfp.stack.processes import free_port
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +31,24 @@ def generator_config() -> GeneratorConfig:
 @pytest.fixture(scope="session")
 def overlays() -> tuple[Overlay, ...]:
     return load_overlays(KINDS_DIR)
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 store for the simulator's S3 tests: the local stack's own object store server
+    (moto's S3 backend), started as a process on a free loopback port. Tests use their own buckets."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("object-store") / "object-store.log"
+    env = process_env(log.parent)
+    with log.open("wb") as out:
+        server = subprocess.Popen(argv(port), stdout=out, stderr=subprocess.STDOUT, env=env)
+    endpoint = url(port)
+    deadline = time.monotonic() + 30
+    while not healthy(endpoint):
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"the object store did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    yield endpoint
+    server.terminate()
+    server.wait(timeout=10)

@@ -141,6 +141,8 @@ def test_component_args_layout(training: ComponentModel, generator_config: Gener
         {"outputPath": "training_job_arn"},
         "--output-final_metrics",
         {"outputPath": "final_metrics"},
+        "--output-rule_evaluations",
+        {"outputPath": "rule_evaluations"},
         "--output-status",
         {"outputPath": "status"},
     ]

@@ -27,6 +27,7 @@ def test_training_job_kind_info() -> None:
         "training_job_name",
         "training_job_arn",
         "final_metrics",
+        "rule_evaluations",
         "status",
     ]
     assert "resourceConfig" in info.spec_required

@@ -113,6 +113,59 @@ def test_training_job_verdicts() -> None:
     assert (retrying.phase, retrying.recoverable) == (Phase.WAITING, "ValidationException: bad")
 
 
+def rule(name: str, status: str, details: str = "") -> dict[str, str]:
+    entry = {"ruleConfigurationName": name, "ruleEvaluationStatus": status}
+    return {**entry, "statusDetails": details} if details else entry
+
+
+def test_a_completed_training_job_waits_for_its_rule_evaluations_as_the_controller_does() -> None:
+    rules = rules_for("TrainingJob")
+    completed = {"trainingJobStatus": "Completed"}
+    for evaluating in ("InProgress", "Stopping"):
+        waiting = cr({**completed, "debugRuleEvaluationStatuses": [rule("LossNotDecreasing", evaluating)]})
+        assert judge(waiting, rules).phase is Phase.WAITING
+    done = cr({**completed, "debugRuleEvaluationStatuses": [rule("LossNotDecreasing", "IssuesFound")]})
+    assert judge(done, rules).phase is Phase.SUCCEEDED
+    # Profiler rules count only while profiling is reported and not Disabled (the controller's customSetOutput).
+    profiler = {**completed, "profilerRuleEvaluationStatuses": [rule("ProfilerReport", "InProgress")]}
+    assert judge(cr(profiler), rules).phase is Phase.SUCCEEDED
+    assert judge(cr({**profiler, "profilingStatus": "Disabled"}), rules).phase is Phase.SUCCEEDED
+    assert judge(cr({**profiler, "profilingStatus": "Enabled"}), rules).phase is Phase.WAITING
+    # A failed job fails at once, and ACK giving up (Terminal) is not waited on.
+    failed = {"trainingJobStatus": "Failed", "failureReason": "x", "debugRuleEvaluationStatuses": [rule("R", "InProgress")]}
+    assert judge(cr(failed), rules).phase is Phase.FAILED
+    terminal = {**completed, "debugRuleEvaluationStatuses": [rule("R", "InProgress")],
+                "conditions": [condition("ACK.Terminal", "True", message="gave up")]}
+    assert judge(cr(terminal), rules).phase is Phase.FAILED
+
+
+def test_training_job_progress_names_the_rules_waited_for_and_their_findings() -> None:
+    note = rules_for("TrainingJob").progress_note
+    assert note is not None
+    running = {"trainingJobStatus": "InProgress", "debugRuleEvaluationStatuses": [rule("LossNotDecreasing", "InProgress")]}
+    assert note(cr(running)) == ""
+    assert note(cr({"trainingJobStatus": "Completed"})) == ""
+    waiting = {"trainingJobStatus": "Completed", "profilingStatus": "Enabled",
+               "debugRuleEvaluationStatuses": [rule("LossNotDecreasing", "InProgress")],
+               "profilerRuleEvaluationStatuses": [rule("ProfilerReport", "NoIssuesFound")]}
+    assert note(cr(waiting)) == ("the job is Completed; waiting for its rule evaluations, as the controller does: "
+                                 "LossNotDecreasing (Debugger) InProgress")
+    found = {**waiting, "debugRuleEvaluationStatuses": [rule("LossNotDecreasing", "IssuesFound", "RuleEvaluationConditionMet: at step 5\n")]}
+    assert note(cr(found)) == ("rule evaluations finished: LossNotDecreasing IssuesFound (RuleEvaluationConditionMet: at step 5), "
+                               "ProfilerReport NoIssuesFound")
+
+
+def test_training_job_outputs_report_each_rules_evaluation() -> None:
+    outputs = rules_for("TrainingJob").outputs
+    status = {"trainingJobStatus": "Completed",
+              "debugRuleEvaluationStatuses": [rule("LossNotDecreasing", "NoIssuesFound")],
+              "profilerRuleEvaluationStatuses": [rule("ProfilerReport", "IssuesFound", "details")]}
+    values = outputs(cr(status, spec={"trainingJobName": "j"}))
+    assert values["rule_evaluations"] == {"LossNotDecreasing": "NoIssuesFound", "ProfilerReport": "IssuesFound"}
+    assert outputs(cr({"trainingJobStatus": "Completed"}, spec={"trainingJobName": "j"}))["rule_evaluations"] == {}
+    assert set(values) == {output.name for output in load_kind("TrainingJob").outputs}
+
+
 def test_model_is_done_when_synced_with_an_arn() -> None:
     rules = rules_for("Model")
     synced = [condition("ACK.ResourceSynced", "True")]

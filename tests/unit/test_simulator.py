@@ -310,6 +310,104 @@ def test_fail_reason_tag_fails_training_job(sm: Any, clock: ManualClock) -> None
     assert "FinalMetricDataList" not in job
 
 
+def rules_request(name: str, **extra: Any) -> dict[str, Any]:
+    """A job with one Debugger rule and one Profiler rule, as the SageMaker SDK configures them."""
+    evaluator = "503895931360.dkr.ecr.us-east-1.amazonaws.com/sagemaker-debugger-rules:latest"
+    return training_request(
+        name,
+        DebugRuleConfigurations=[{"RuleConfigurationName": "LossNotDecreasing", "RuleEvaluatorImage": evaluator,
+                                  "RuleParameters": {"rule_to_invoke": "LossNotDecreasing"}}],
+        ProfilerConfig={"S3OutputPath": "s3://bucket/profiler", "ProfilingIntervalInMilliseconds": 500},
+        ProfilerRuleConfigurations=[{"RuleConfigurationName": "ProfilerReport", "RuleEvaluatorImage": evaluator,
+                                     "RuleParameters": {"rule_to_invoke": "ProfilerReport"}}],
+        **extra,
+    )
+
+
+def rule_states(job: dict[str, Any]) -> dict[str, str]:
+    return {r["RuleConfigurationName"]: r["RuleEvaluationStatus"]
+            for field in ("DebugRuleEvaluationStatuses", "ProfilerRuleEvaluationStatuses") for r in job.get(field, [])}
+
+
+def test_rule_evaluations_go_on_after_the_job_completes(sm: Any, clock: ManualClock) -> None:
+    sm.create_training_job(**rules_request("ruled"))
+    job = sm.describe_training_job(TrainingJobName="ruled")
+    assert rule_states(job) == {"LossNotDecreasing": "InProgress", "ProfilerReport": "InProgress"}
+    assert job["ProfilingStatus"] == "Enabled"
+    clock.advance(5.0)  # the job completes; its rules evaluate for rule_seconds (3 s) more
+    job = sm.describe_training_job(TrainingJobName="ruled")
+    assert job["TrainingJobStatus"] == "Completed"
+    assert rule_states(job) == {"LossNotDecreasing": "InProgress", "ProfilerReport": "InProgress"}
+    clock.advance(2.9)
+    assert set(rule_states(sm.describe_training_job(TrainingJobName="ruled")).values()) == {"InProgress"}
+    clock.advance(0.1)
+    job = sm.describe_training_job(TrainingJobName="ruled")
+    assert rule_states(job) == {"LossNotDecreasing": "NoIssuesFound", "ProfilerReport": "NoIssuesFound"}
+    [debug] = job["DebugRuleEvaluationStatuses"]
+    assert debug["LastModifiedTime"].timestamp() == pytest.approx(clock.now)
+    assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:123456789012:processing-job/ruled-lossnotdecreasing-[0-9a-f]{8}",
+                        debug["RuleEvaluationJobArn"])
+    assert "StatusDetails" not in debug
+
+
+def test_rule_issues_tag_makes_named_rules_find_issues(sm: Any, clock: ManualClock) -> None:
+    sm.create_training_job(**rules_request("flagged", Tags=sim_tags(rule_issues="LossNotDecreasing")))
+    sm.create_training_job(**rules_request("all-flagged", Tags=sim_tags(rule_issues="*", rule_seconds="0")))
+    clock.advance(5.0)
+    # sim/rule-seconds=0: the rules end with the job.
+    assert rule_states(sm.describe_training_job(TrainingJobName="all-flagged")) == {
+        "LossNotDecreasing": "IssuesFound", "ProfilerReport": "IssuesFound"}
+    clock.advance(3.0)
+    job = sm.describe_training_job(TrainingJobName="flagged")
+    assert rule_states(job) == {"LossNotDecreasing": "IssuesFound", "ProfilerReport": "NoIssuesFound"}
+    assert re.fullmatch(r"RuleEvaluationConditionMet: Evaluation of the rule LossNotDecreasing at step \d+ "
+                        r"resulted in the condition being met\n", job["DebugRuleEvaluationStatuses"][0]["StatusDetails"])
+
+
+def test_rules_of_a_stopped_job_stop_and_jobs_without_profiler_report_none(sm: Any, clock: ManualClock) -> None:
+    sm.create_training_job(**rules_request("halted"))
+    sm.create_training_job(**training_request("plain"))
+    clock.advance(2.0)
+    sm.stop_training_job(TrainingJobName="halted")
+    assert set(rule_states(sm.describe_training_job(TrainingJobName="halted")).values()) == {"InProgress"}
+    clock.advance(1.0)
+    assert set(rule_states(sm.describe_training_job(TrainingJobName="halted")).values()) == {"Stopped"}
+    plain = sm.describe_training_job(TrainingJobName="plain")
+    assert "ProfilingStatus" not in plain and "DebugRuleEvaluationStatuses" not in plain
+
+
+def test_profiles_set_the_timings_and_flags_override_them() -> None:
+    from sagemaker_ack_kfp.simulator.cli import parse, serve_config
+
+    fast = serve_config(parse(["serve"]))
+    assert (fast.phase_seconds, fast.rule_seconds, fast.s3_endpoint_url) == (1.0, 3.0, None)
+    realistic = serve_config(parse(["serve", "--profile", "realistic"]))
+    assert (realistic.phase_seconds, realistic.rule_seconds) == (30.0, 120.0)
+    mixed = serve_config(parse(["serve", "--profile", "realistic", "--phase-seconds", "2", "--rule-seconds", "0",
+                                "--s3-endpoint-url", "http://127.0.0.1:9"]))
+    assert (mixed.phase_seconds, mixed.rule_seconds, mixed.s3_endpoint_url) == (2.0, 0.0, "http://127.0.0.1:9")
+    for bad in (["--phase-seconds", "0"], ["--phase-seconds", "nan"], ["--rule-seconds", "-1"], ["--profile", "slow"]):
+        with pytest.raises(SystemExit):
+            parse(["serve", *bad])
+
+
+def test_realistic_profile_keeps_jobs_running_long_enough_to_watch_and_stop() -> None:
+    clock = ManualClock()
+    with running_simulator(config=SimulatorConfig(phase_seconds=30.0, rule_seconds=120.0, clock=clock)) as server:
+        sm = client(server)
+        sm.create_training_job(**training_request("slow-train"))
+        sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+        sm.create_transform_job(**transform_request("slow-batch", ModelName="m"))
+        clock.advance(15.0)
+        assert sm.describe_training_job(TrainingJobName="slow-train")["TrainingJobStatus"] == "InProgress"
+        clock.advance(50.0)  # a test that stops its job after a minute still finds it running
+        assert sm.describe_transform_job(TransformJobName="slow-batch")["TransformJobStatus"] == "InProgress"
+        sm.stop_training_job(TrainingJobName="slow-train")
+        sm.stop_transform_job(TransformJobName="slow-batch")
+        clock.advance(30.0)
+        assert sm.describe_training_job(TrainingJobName="slow-train")["TrainingJobStatus"] == "Stopped"
+
+
 def test_update_training_job_merges_profiler_config(sm: Any) -> None:
     sm.create_training_job(**training_request("prof"))
     arn = sm.update_training_job(TrainingJobName="prof",

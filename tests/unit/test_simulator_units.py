@@ -15,6 +15,7 @@ from sagemaker_ack_kfp.simulator import injection, kinds, sagemaker, sampling
 from sagemaker_ack_kfp.simulator.cli import format_table
 from sagemaker_ack_kfp.simulator.errors import ApiError
 from sagemaker_ack_kfp.simulator.redact import MASK, redact
+from sagemaker_ack_kfp.simulator.server import _subject
 from sagemaker_ack_kfp.simulator.sts import action
 from sagemaker_ack_kfp.simulator.timeline import Step, Timeline
 from sagemaker_ack_kfp.simulator.validation import check_create
@@ -51,6 +52,76 @@ def test_timeline_replace_future_keeps_only_the_past() -> None:
     assert [s.status for s in timeline.steps] == ["InProgress", "Stopping", "Stopped"]
     assert timeline.current(4.5).status == "Stopping"
     assert timeline.current(99).status == "Stopped"
+
+
+def test_timeline_effect_runs_once_when_its_step_is_first_observed() -> None:
+    ran: list[float] = []
+
+    def effect(step: Step) -> None:
+        ran.append(step.at)
+
+    timeline = Timeline([Step(0, "InProgress"), Step(10, "InProgress", "Uploading", effect=effect), Step(20, "Completed")])
+    timeline.settle(5)
+    assert ran == [] and timeline.current(5).status == "InProgress"
+    timeline.settle(25)  # first observed long after both steps: the effect still runs first, once
+    timeline.settle(30)
+    assert ran == [10]
+    assert timeline.current(30).status == "Completed"
+
+
+def test_timeline_effect_can_rewrite_the_future() -> None:
+    def fail(step: Step) -> list[Step]:
+        return [step, Step(step.at + 1, "Failed", changes={"FailureReason": "no data"})]
+
+    timeline = Timeline([Step(0, "InProgress"), Step(10, "InProgress", "Downloading", effect=fail), Step(50, "Completed")])
+    timeline.settle(100)
+    assert [s.status for s in timeline.steps] == ["InProgress", "InProgress", "Failed"]
+    assert timeline.current(100).status == "Failed" and timeline.fields(100) == {"FailureReason": "no data"}
+    assert timeline.settled == 3 and all(s.effect is None for s in timeline.steps)
+
+
+def test_timeline_step_with_a_failed_effect_is_not_reported_until_it_succeeds() -> None:
+    attempts = []
+
+    def flaky(step: Step) -> None:
+        attempts.append(step.at)
+        if len(attempts) == 1:
+            raise ConnectionError("store down")
+
+    timeline = Timeline([Step(0, "InProgress"), Step(10, "Completed", effect=flaky)])
+    with pytest.raises(ConnectionError):
+        timeline.settle(15)
+    assert timeline.current(15).status == "InProgress"  # the transition waits for its effect
+    timeline.settle(16)
+    assert timeline.current(16).status == "Completed" and attempts == [10, 10]
+
+
+def test_timeline_replace_future_drops_effects_not_yet_reached() -> None:
+    ran = []
+    timeline = Timeline([Step(0, "InProgress"), Step(10, "Completed", effect=lambda step: ran.append(step))])
+    timeline.settle(4)
+    timeline.replace_future(4, [Step(4, "Stopping"), Step(5, "Stopped")])
+    timeline.settle(99)
+    assert ran == [] and timeline.current(99).status == "Stopped"
+
+
+# Request log -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target, body, expected", [
+    # The operation's own kind names the subject, even when another kind's name comes first.
+    ("SageMaker.CreateTransformJob", {"ModelName": "the-model", "TransformJobName": "the-job"}, " the-job"),
+    ("SageMaker.CreateEndpoint", {"EndpointConfigName": "cfg", "EndpointName": "ep"}, " ep"),
+    ("SageMaker.DescribeEndpointConfig", {"EndpointConfigName": "cfg"}, " cfg"),
+    ("SageMaker.CreateEndpointConfig", {"ProductionVariants": [{"ModelName": "m"}], "EndpointConfigName": "cfg"}, " cfg"),
+    ("SageMaker.ListTrainingJobsForHyperParameterTuningJob", {"HyperParameterTuningJobName": "hpo"}, " hpo"),
+    ("SageMaker.CreateDataQualityJobDefinition", {"JobDefinitionName": "dq"}, " dq"),
+    ("SageMaker.AddTags", {"ResourceArn": "arn:x", "Tags": []}, " arn:x"),
+    ("SageMaker.CreateTrainingJob", {"RoleArn": "r"}, ""),
+    ("", b"not json", ""),
+])
+def test_request_log_names_the_operations_own_resource(target: str, body: Any, expected: str) -> None:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    assert _subject(target, raw) == expected
 
 
 # Deterministic outputs ------------------------------------------------------------------
