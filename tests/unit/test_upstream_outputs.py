@@ -143,7 +143,7 @@ def test_the_table_is_strict(tmp_path: Path, entry: str, message: str) -> None:
     path.write_text(f"image: example.com/x\nupstream_v2:\n  Model: {entry}\n")
     with pytest.raises(ConfigError, match=message) as error:
         load_config(path)
-    assert "upstream_v2.Model" in str(error.value) or "upstream_v2" in str(error.value)
+    assert f"{path}: upstream_v2.Model: " in str(error.value)
 
 
 # --- the runtime writes them generically -----------------------------------------------------------
