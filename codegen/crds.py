@@ -26,6 +26,11 @@ class CrdInfo:
     version: str
     plural: str
     spec_schema: dict[str, Any]  # openAPIV3Schema.properties.spec, untouched
+    status_schema: dict[str, Any]  # openAPIV3Schema.properties.status ({} if the CRD has none)
+
+    @property
+    def status_properties(self) -> dict[str, dict[str, Any]]:
+        return dict(self.status_schema.get("properties", {}))
 
     @property
     def spec_properties(self) -> dict[str, dict[str, Any]]:
@@ -37,7 +42,7 @@ class CrdInfo:
 
 
 def read_crd(path: Path) -> CrdInfo:
-    """Kind, group, served storage version, plural and spec schema of a CRD file."""
+    """Kind, group, served storage version, plural, spec and status schemas of a CRD file."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
         spec = document["spec"]
@@ -45,7 +50,8 @@ def read_crd(path: Path) -> CrdInfo:
         if len(storage) != 1:
             raise CrdError(f"{path}: expected exactly one served storage version, found {len(storage)}")
         version = storage[0]
-        spec_schema = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        properties = version["schema"]["openAPIV3Schema"]["properties"]
+        spec_schema = properties["spec"]
         return CrdInfo(
             path=path,
             kind=spec["names"]["kind"],
@@ -53,6 +59,7 @@ def read_crd(path: Path) -> CrdInfo:
             version=version["name"],
             plural=spec["names"]["plural"],
             spec_schema=spec_schema,
+            status_schema=dict(properties.get("status") or {}),
         )
     except (KeyError, TypeError) as exc:
         raise CrdError(f"{path}: not a CRD with a spec schema ({exc!r} missing)") from exc

@@ -29,6 +29,7 @@ from .rendering import (
     render_metadata,
 )
 from .templating import GENERATED_MARKER, TEMPLATES_DIR
+from .upstream import check_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS_DIR = REPO_ROOT / "components"
@@ -51,8 +52,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_models(release: AckRelease, overlays: Sequence[Overlay]) -> tuple[ComponentModel, ...]:
-    return tuple(build_model(read_crd(release.crd(o.plural)), o) for o in overlays)
+def build_models(
+    release: AckRelease, overlays: Sequence[Overlay], config: GeneratorConfig | None = None
+) -> tuple[ComponentModel, ...]:
+    upstream = dict(config.upstream) if config else {}
+    if config:
+        check_table(upstream, {o.kind for o in overlays}, where="codegen/config.yaml")
+    return tuple(build_model(read_crd(release.crd(o.plural)), o, upstream.get(o.kind)) for o in overlays)
 
 
 def _metadata(
@@ -86,7 +92,7 @@ def generate(
     templates_dir: Path = TEMPLATES_DIR,
 ) -> dict[str, str]:
     """Every generated file: {posix path relative to components/: text}."""
-    models = build_models(release, overlays)
+    models = build_models(release, overlays, config)
     files: dict[str, str] = {}
     for model in models:
         provenance = Provenance(

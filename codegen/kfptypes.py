@@ -27,11 +27,11 @@ class UnsupportedSchema(ValueError):
     """A CRD property whose schema type has no KFP counterpart."""
 
 
-def kfp_type(schema: Mapping[str, Any], *, field: str) -> str:
-    """The KFP type of one spec property's schema."""
+def kfp_type(schema: Mapping[str, Any], *, field: str, section: str = "spec") -> str:
+    """The KFP type of one spec (or status) property's schema."""
     schema_type = schema.get("type")
     if not isinstance(schema_type, str) or schema_type not in _BY_SCHEMA_TYPE:
-        raise UnsupportedSchema(f"spec.{field}: schema type {schema_type!r} has no KFP type")
+        raise UnsupportedSchema(f"{section}.{field}: schema type {schema_type!r} has no KFP type")
     return _BY_SCHEMA_TYPE[schema_type]
 
 

@@ -3,7 +3,8 @@
 This is the single place where the rules live: one input per top-level spec property,
 named in snake_case; optional unless the schema requires it, and always optional for the
 name field (the runtime then derives a deterministic name); runtime inputs after them.
-The renderers only format this model.
+Outputs: the overlay's, then, for a kind that replaces an upstream v2 component, that
+component's (codegen/upstream.py). The renderers only format this model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .loading import ConfigError
 from .naming import snake_case
 from .overlays import Overlay, PortSpec
 from .runtime_inputs import COMMON_RUNTIME_INPUTS
+from .upstream import UpstreamComponent, upstream_outputs
 
 NAME_FIELD_NOTE = (
     "Optional here: when it is not given, the component derives a deterministic name "
@@ -40,6 +42,8 @@ class ComponentModel:
     crd: CrdInfo
     spec_inputs: tuple[InputModel, ...]
     runtime_inputs: tuple[InputModel, ...]
+    upstream: UpstreamComponent | None = None
+    upstream_outputs: tuple[PortSpec, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -51,7 +55,7 @@ class ComponentModel:
 
     @property
     def outputs(self) -> tuple[PortSpec, ...]:
-        return self.overlay.outputs
+        return self.overlay.outputs + self.upstream_outputs
 
     @property
     def name_input(self) -> InputModel:
@@ -87,8 +91,9 @@ def _runtime_inputs(overlay: Overlay) -> tuple[InputModel, ...]:
     )
 
 
-def build_model(crd: CrdInfo, overlay: Overlay) -> ComponentModel:
-    """Combine a CRD and its overlay, checking they agree and that no two names collide."""
+def build_model(crd: CrdInfo, overlay: Overlay, upstream: UpstreamComponent | None = None) -> ComponentModel:
+    """Combine a CRD, its overlay and its upstream component (if any), checking they agree and
+    that no two names collide."""
     where = str(overlay.path)
     if crd.kind != overlay.kind or crd.plural != overlay.plural:
         raise ConfigError(
@@ -103,9 +108,18 @@ def build_model(crd: CrdInfo, overlay: Overlay) -> ComponentModel:
         crd=crd,
         spec_inputs=_spec_inputs(crd, overlay),
         runtime_inputs=_runtime_inputs(overlay),
+        upstream=upstream,
+        upstream_outputs=upstream_outputs(crd, upstream, name_field=overlay.name_field) if upstream else (),
     )
     names = [i.name for i in model.inputs]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
         raise ConfigError(f"{where}: input name(s) used twice (spec field vs runtime input): {', '.join(clashes)}")
+    ours = {o.name for o in overlay.outputs}
+    doubled = sorted(ours & {o.name for o in model.upstream_outputs})
+    if doubled:
+        raise ConfigError(
+            f"{where}: output name(s) {', '.join(doubled)} also derived from the CRD status for the upstream "
+            "component (codegen/config.yaml upstream_v2); rename the overlay's output"
+        )
     return model

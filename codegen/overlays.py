@@ -32,6 +32,9 @@ class PortSpec:
     type: str
     description: str
     default: str | None = None  # as a component.yaml default string
+    # Outputs the runtime writes generically (codegen/upstream.py), not by the kind's overlay:
+    status_field: str | None = None  # the value of this top-level status field
+    resource_name: bool = False  # the SageMaker name (the spec's name field)
 
 
 @dataclass(frozen=True)

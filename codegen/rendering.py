@@ -18,6 +18,7 @@ import yaml
 from .config import GeneratorConfig
 from .identity import IDENTITY_ARGS
 from .model import ComponentModel, InputModel
+from .overlays import PortSpec
 from .templating import GENERATED_MARKER, TemplateError, indent, render
 from .yamlfmt import block, flow
 
@@ -138,10 +139,20 @@ def kind_document(model: ComponentModel) -> dict[str, Any]:
             for i in model.spec_inputs
         ],
         "runtimeInputs": runtime_inputs,
-        "outputs": [{"name": o.name, "type": o.type} for o in model.outputs],
+        "outputs": [_output_entry(o) for o in model.outputs],
         "specSchema": model.crd.spec_schema,
         "specRequired": sorted(model.crd.spec_required),
     }
+
+
+def _output_entry(output: PortSpec) -> dict[str, Any]:
+    """An output as kind.json lists it; the runtime writes the generic ones itself."""
+    entry: dict[str, Any] = {"name": output.name, "type": output.type}
+    if output.status_field:
+        entry["statusField"] = output.status_field
+    if output.resource_name:
+        entry["resourceName"] = True
+    return entry
 
 
 def render_json(document: Any) -> str:
@@ -179,6 +190,20 @@ def _nested_field_example(model: ComponentModel) -> str:
     return f'{name}={{"{first}": ...}}'
 
 
+def _upstream_note(model: ComponentModel) -> str:
+    """The paragraph above the outputs table of a kind that replaces an upstream v2 component."""
+    if model.upstream is None:
+        return ""
+    names = ", ".join(f"`{o.name}`" for o in model.upstream_outputs)
+    return (
+        f"This component replaces the upstream `{model.upstream.component}` component (kubeflow/pipelines "
+        f"`components/aws/sagemaker/{model.upstream.component}`, removed in 2026) and also writes its outputs, "
+        f"under the same names and types: {names}. Objects and lists are JSON (read them with `json.loads`, "
+        "not `ast.literal_eval`); a status field that is absent is written as `\"\"`, `{}` or `[]`, never "
+        '`None`. See "Migrating from the upstream v2 components" in the project README.\n\n'
+    )
+
+
 def render_kind_readme(model: ComponentModel, config: GeneratorConfig, provenance: Provenance) -> str:
     example_field = _nested_field_example(model)
     return render(
@@ -206,10 +231,18 @@ def render_kind_readme(model: ComponentModel, config: GeneratorConfig, provenanc
             ]
         ),
         outputs_table=_table([(f"`{o.name}`", o.type, _cell(o.description)) for o in model.outputs]),
+        upstream_note=_upstream_note(model),
         op_name=op_name(model),
         pipeline_name=f"{model.overlay.snake_kind.replace('_', '-')}-example",
         example_body=indent(model.overlay.example, "    ").rstrip("\n"),
     )
+
+
+def _index_outputs(model: ComponentModel) -> str:
+    ours = ", ".join(f"`{o.name}`" for o in model.overlay.outputs)
+    if model.upstream is None:
+        return ours
+    return f"{ours}; and the {len(model.upstream_outputs)} outputs of upstream `{model.upstream.component}`"
 
 
 def render_index_readme(models: Sequence[ComponentModel], config: GeneratorConfig, *, ack_version: str) -> str:
@@ -218,7 +251,7 @@ def render_index_readme(models: Sequence[ComponentModel], config: GeneratorConfi
             m.kind,
             f"[`{m.kind}/component.yaml`]({m.kind}/component.yaml) ([docs]({m.kind}/README.md))",
             _cell(m.overlay.description),
-            ", ".join(f"`{o.name}`" for o in m.outputs),
+            _index_outputs(m),
         )
         for m in models
     ]

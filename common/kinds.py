@@ -47,6 +47,9 @@ class RuntimeInput:
 class OutputPort:
     name: str
     type: str
+    # Set for the outputs the runtime writes generically (the upstream v2 components' names):
+    status_field: str = ""  # the value of this top-level status field
+    resource_name: bool = False  # the SageMaker name (the spec's name field)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +103,15 @@ def kind_info_from_document(document: Mapping[str, Any]) -> KindInfo:
         runtime_inputs=tuple(
             RuntimeInput(name=i["name"], type=i["type"], default=i.get("default")) for i in document["runtimeInputs"]
         ),
-        outputs=tuple(OutputPort(name=o["name"], type=o["type"]) for o in document["outputs"]),
+        outputs=tuple(
+            OutputPort(
+                name=o["name"],
+                type=o["type"],
+                status_field=o.get("statusField", ""),
+                resource_name=bool(o.get("resourceName", False)),
+            )
+            for o in document["outputs"]
+        ),
         spec_schema=document["specSchema"],
         spec_required=tuple(document["specRequired"]),
     )

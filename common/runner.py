@@ -32,7 +32,7 @@ from sagemaker_ack_kfp.naming import (
     object_name,
     spec_hash,
 )
-from sagemaker_ack_kfp.outputs import write_outputs
+from sagemaker_ack_kfp.outputs import generic_outputs, write_outputs
 from sagemaker_ack_kfp.overlays import rules_for
 from sagemaker_ack_kfp.progress import Progress, console_links
 from sagemaker_ack_kfp.redacting import Redactor
@@ -164,7 +164,7 @@ class Step:
         except (Cancelled, TimedOut):
             self._stop()
             raise
-        return self.rules.outputs(final)
+        return {**generic_outputs(kind, final), **self.rules.outputs(final)}
 
     def _wait(self, started: float, *, name: str, region: str, expectation: Expectation) -> dict[str, Any]:
         assert self.ref is not None

@@ -6,7 +6,9 @@ as 1.0 in an integer field passes its validation but breaks the controller's dec
 So the schema is applied more strictly than the server does:
 
 - every object schema that lists `properties` and does not allow other fields is closed
-  (`additionalProperties: false`), so an unknown field is an error with a suggestion;
+  (`additionalProperties: false`), so an unknown field is an error that says the likely fix: the
+  field it is misplaced from (a valid field of an object beneath, or of the enclosing object), or
+  the field it misspells (`InputMode` -> `inputMode`);
 - `integer` means a JSON integer, not a float with an integral value. KFP 2.x turns the
   integers of a JsonObject input into floats (protobuf Struct), so `coerce_integers`
   restores them first, exactly where the schema says `integer`.
@@ -44,6 +46,9 @@ _PRESERVE_UNKNOWN: Final = "x-kubernetes-preserve-unknown-fields"
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHOW_LIMIT: Final = 40
 _LIST_FIELDS_UP_TO: Final = 12
+# How many object levels beneath an unknown field are searched for where it belongs.
+_SEARCH_DEPTH: Final = 3
+_SHOW_PLACES: Final = 3
 
 
 def _is_json_integer(_checker: Any, instance: Any) -> bool:
@@ -146,8 +151,9 @@ def _problems_of(kind_info: KindInfo, error: ValidationError) -> list[Problem]:
     expected: Any = error.validator_value
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted((schema.get("properties") or {}).keys())
+        place = _Place(kind_info, _validator(kind_info).schema, schema, parts)
         return [
-            _problem(kind_info, [*parts, key], _unknown_field_message(str(key), allowed))
+            _problem(kind_info, [*parts, key], _unknown_field_message(str(key), allowed, place))
             for key in error.instance
             if key not in allowed
         ]
@@ -178,13 +184,109 @@ def _segment(part: Any) -> str:
 # --- messages -------------------------------------------------------------------------
 
 
-def _unknown_field_message(key: str, allowed: list[str]) -> str:
+class _Place:
+    """Where an unknown field was found: its object's schema and the schemas around it."""
+
+    def __init__(
+        self, kind_info: KindInfo, root: Mapping[str, Any], schema: Mapping[str, Any], parts: Sequence[Any]
+    ) -> None:
+        self.kind_info = kind_info
+        self.schema = schema
+        # The enclosing object: strip the array indexes, then the property holding this object.
+        names = list(parts)
+        while names and isinstance(names[-1], int):
+            names.pop()
+        self.name = str(names.pop()) if names else ""
+        self.parent = _schema_at(root, names) if self.name else None
+        self.parent_is_spec = not names
+
+    def below(self, key: str, *, fold_case: bool = False) -> list[tuple[str, str]]:
+        """(path, field) of the shallowest objects beneath this one that have the field."""
+        return _fields_below(self.schema, key, fold_case=fold_case)
+
+    def above(self, key: str, *, fold_case: bool = False) -> str:
+        """The field of the enclosing object that `key` names, or ''."""
+        if not self.parent:
+            return ""
+        return _find_field(self.parent, key, fold_case=fold_case)
+
+
+def _schema_at(root: Mapping[str, Any], parts: Sequence[Any]) -> Mapping[str, Any] | None:
+    schema: Any = root
+    for part in parts:
+        if not isinstance(schema, Mapping):
+            return None
+        if isinstance(part, int):
+            schema = schema.get("items")
+        else:
+            schema = (schema.get("properties") or {}).get(part, schema.get("additionalProperties"))
+    return schema if isinstance(schema, Mapping) else None
+
+
+def _find_field(schema: Mapping[str, Any], key: str, *, fold_case: bool) -> str:
+    for name in schema.get("properties") or {}:
+        if name == key or (fold_case and name.lower() == key.lower()):
+            return str(name)
+    return ""
+
+
+def _fields_below(schema: Mapping[str, Any], key: str, *, fold_case: bool) -> list[tuple[str, str]]:
+    level: list[tuple[str, Mapping[str, Any]]] = [("", schema)]
+    for _ in range(_SEARCH_DEPTH):
+        found: list[tuple[str, str]] = []
+        deeper: list[tuple[str, Mapping[str, Any]]] = []
+        for path, node in level:
+            for name, sub in (node.get("properties") or {}).items():
+                while isinstance(sub, Mapping) and sub.get("type") == "array" and isinstance(sub.get("items"), Mapping):
+                    sub, name = sub["items"], f"{name}[]"
+                if not isinstance(sub, Mapping):
+                    continue
+                where = f"{path}.{name}" if path else str(name)
+                field = _find_field(sub, key, fold_case=fold_case)
+                if field:
+                    found.append((where, field))
+                deeper.append((where, sub))
+        if found:
+            return sorted(found)
+        level = deeper
+    return []
+
+
+def _unknown_field_message(key: str, allowed: list[str], place: _Place | None = None) -> str:
+    if place is not None:
+        exact = _misplaced(key, place, exact=True)
+        if exact:
+            return f"unknown field; {exact}"
     close = difflib.get_close_matches(key, allowed, n=1)
     if close:
         return f"unknown field; did you mean '{close[0]}'?"
+    if place is not None:
+        hint = _misplaced(key, place, exact=False)
+        if hint:
+            return f"unknown field; {hint}"
     if allowed and len(allowed) <= _LIST_FIELDS_UP_TO:
         return f"unknown field; known fields: {', '.join(allowed)}"
     return "unknown field"
+
+
+def _misplaced(key: str, place: _Place, *, exact: bool) -> str:
+    """Where a field that is valid elsewhere belongs: beneath this object, else beside it."""
+    below = place.below(key, fold_case=not exact)
+    if below:
+        where = " or ".join(f"'{path}'" for path, _ in below[:_SHOW_PLACES])
+        return f"{_spelled(key, below[0][1])} belongs inside {where}"
+    field = place.above(key, fold_case=not exact)
+    if not field:
+        return ""
+    if place.parent_is_spec:
+        # The enclosing object is the spec itself: the field is another input of the step.
+        names = place.kind_info
+        return f"{_spelled(key, field)} is not part of '{names.input_name(place.name)}': it is the input '{names.input_name(field)}'"
+    return f"{_spelled(key, field)} belongs one level up, beside '{place.name}'"
+
+
+def _spelled(key: str, field: str) -> str:
+    return f"'{field}'" if key == field else f"did you mean '{field}'? It"
 
 
 def _number(value: int | float) -> str:

@@ -22,7 +22,7 @@ def test_training_job_kind_info() -> None:
     assert info.input_name("roleARN") == "role_arn"
     assert info.input_name("notAField") == "notAField"
     assert info.input_for_field("hyperParameters").type == "JsonObject"
-    assert [o.name for o in info.outputs] == [
+    assert [o.name for o in info.outputs][:6] == [
         "model_artifact_url",
         "training_job_name",
         "training_job_arn",
@@ -30,6 +30,11 @@ def test_training_job_kind_info() -> None:
         "rule_evaluations",
         "status",
     ]
+    # Then the upstream v2 component's outputs, written generically from the status.
+    upstream = {o.name: o.status_field for o in info.outputs[6:]}
+    assert upstream["model_artifacts"] == "modelArtifacts"
+    assert upstream["training_job_status"] == "trainingJobStatus"
+    assert not any(o.resource_name for o in info.outputs)
     assert "resourceConfig" in info.spec_required
     assert info.spec_schema["properties"]["resourceConfig"]["type"] == "object"
 

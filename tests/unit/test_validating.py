@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -324,7 +325,102 @@ CASES: list[tuple[str, str, Edit, list[tuple[str, str]]]] = [
     ),
 ]
 
-BASE_SPECS = {"TrainingJob": TRAINING_SPEC, "HyperParameterTuningJob": HPO_SPEC}
+DATA_QUALITY_SPEC: dict[str, Any] = {
+    "jobDefinitionName": "dq-1",
+    "roleARN": "arn:aws:iam::123456789012:role/SageMaker",
+    "jobResources": {"clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.large", "volumeSizeInGB": 20}},
+    "dataQualityAppSpecification": {"imageURI": "analyzer:1"},
+    "dataQualityJobInput": {"endpointInput": {"endpointName": "ep", "localPath": "/opt/ml/processing/input"}},
+    "dataQualityJobOutputConfig": {
+        "monitoringOutputs": [
+            {"s3Output": {"s3URI": "s3://b/reports/", "localPath": "/opt/ml/processing/output", "s3UploadMode": "Continuous"}}
+        ]
+    },
+}
+
+# What pipelines written for the upstream v2 components pass, and the message that says the fix.
+MIGRATION_CASES: list[tuple[str, str, Edit, list[tuple[str, str]]]] = [
+    (
+        "pascal-case-keys-in-a-channel",
+        "TrainingJob",
+        _both(_set("inputDataConfig.0.InputMode", "File"), _set("inputDataConfig.0.RecordWrapperType", "None")),
+        [
+            ("input_data_config[0].InputMode", "unknown field; did you mean 'inputMode'?"),
+            ("input_data_config[0].RecordWrapperType", "unknown field; did you mean 'recordWrapperType'?"),
+        ],
+    ),
+    (
+        "field-one-level-too-high",
+        "DataQualityJobDefinition",
+        _both(
+            _set("dataQualityJobOutputConfig.monitoringOutputs.0", {"s3Output": {"s3URI": "s3://b/r/", "localPath": "/o"}}),
+            _set("dataQualityJobOutputConfig.monitoringOutputs.0.s3UploadMode", "Continuous"),
+        ),
+        [
+            (
+                "data_quality_job_output_config.monitoringOutputs[0].s3UploadMode",
+                "unknown field; 's3UploadMode' belongs inside 's3Output'",
+            )
+        ],
+    ),
+    (
+        "field-two-levels-too-high-through-an-array",
+        "DataQualityJobDefinition",
+        _set("dataQualityJobOutputConfig.s3UploadMode", "Continuous"),
+        [
+            (
+                "data_quality_job_output_config.s3UploadMode",
+                "unknown field; 's3UploadMode' belongs inside 'monitoringOutputs[].s3Output'",
+            )
+        ],
+    ),
+    (
+        "misplaced-and-miscased",
+        "DataQualityJobDefinition",
+        _set("dataQualityJobOutputConfig.monitoringOutputs.0.S3UploadMode", "Continuous"),
+        [
+            (
+                "data_quality_job_output_config.monitoringOutputs[0].S3UploadMode",
+                "unknown field; did you mean 's3UploadMode'? It belongs inside 's3Output'",
+            )
+        ],
+    ),
+    (
+        "s3-fields-beside-s3DataSource",
+        "TrainingJob",
+        _set("inputDataConfig.0.dataSource.s3URI", "s3://b/t/"),
+        [("input_data_config[0].dataSource.s3URI", "unknown field; 's3URI' belongs inside 's3DataSource'")],
+    ),
+    (
+        "field-one-level-too-deep",
+        "TrainingJob",
+        _set("inputDataConfig.0.dataSource.channelName", "train"),
+        [
+            (
+                "input_data_config[0].dataSource.channelName",
+                "unknown field; 'channelName' belongs one level up, beside 'dataSource'",
+            )
+        ],
+    ),
+    (
+        "another-input-inside-an-object",
+        "TrainingJob",
+        _set("resourceConfig.roleARN", "arn:aws:iam::123456789012:role/SageMaker"),
+        [
+            (
+                "resource_config.roleARN",
+                "unknown field; 'roleARN' is not part of 'resource_config': it is the input 'role_arn'",
+            )
+        ],
+    ),
+]
+CASES += MIGRATION_CASES
+
+BASE_SPECS = {
+    "TrainingJob": TRAINING_SPEC,
+    "HyperParameterTuningJob": HPO_SPEC,
+    "DataQualityJobDefinition": DATA_QUALITY_SPEC,
+}
 
 
 @pytest.mark.parametrize("kind", sorted(BASE_SPECS))
@@ -570,3 +666,37 @@ def test_struct_floats_validate_after_coercion(count: int, volume: int, seconds:
     coerced = coerce_integers(info.spec_schema, spec)
     assert validate_spec(info, coerced) == []
     assert coerced["resourceConfig"]["instanceCount"] == count
+
+
+def test_an_upstream_style_channel_is_refused_with_the_fix_and_nothing_is_created() -> None:
+    """Strictness stays the default: the fields the API server used to drop are errors (exit 2)."""
+    from sagemaker_ack_kfp.errors import InputError
+    from sagemaker_ack_kfp.runner import prepare_spec
+
+    channel = {
+        "channelName": "train",
+        "dataSource": {"s3DataSource": {"s3DataType": "S3Prefix", "s3URI": "s3://b/train",
+                                        "s3DataDistributionType": "FullyReplicated"}},
+        "compressionType": "None",
+        "RecordWrapperType": "None",
+        "InputMode": "File",
+    }
+    raw = {
+        "role_arn": TRAINING_SPEC["roleARN"],
+        "algorithm_specification": '{"trainingImage": "img:1", "trainingInputMode": "File"}',
+        "input_data_config": json.dumps([channel]),
+        "output_data_config": '{"s3OutputPath": "s3://b/out"}',
+        "resource_config": '{"instanceCount": 1, "instanceType": "ml.m5.large", "volumeSizeInGB": 5}',
+        "stopping_condition": '{"maxRuntimeInSeconds": 3600}',
+    }
+    with pytest.raises(InputError) as error:
+        prepare_spec(load_kind("TrainingJob"), raw)
+    assert error.value.exit_code == 2
+    assert error.value.message == (
+        "The TrainingJob step's inputs have 2 problems; nothing was created:\n"
+        "  - input_data_config[0].InputMode: unknown field; did you mean 'inputMode'?\n"
+        "  - input_data_config[0].RecordWrapperType: unknown field; did you mean 'recordWrapperType'?"
+    )
+    fixed = {**channel, "recordWrapperType": "None", "inputMode": "File"}
+    del fixed["RecordWrapperType"], fixed["InputMode"]
+    assert prepare_spec(load_kind("TrainingJob"), {**raw, "input_data_config": json.dumps([fixed])})
