@@ -15,7 +15,7 @@ from .kfptypes import kfp_type
 from .loading import ConfigError
 from .naming import snake_case
 from .overlays import Overlay, PortSpec
-from .runtime_inputs import COMMON_RUNTIME_INPUTS
+from .runtime_inputs import COMMON_RUNTIME_INPUTS, JOB_LOG_INPUTS
 
 NAME_FIELD_NOTE = (
     "Optional here: when it is not given, the component derives a deterministic name "
@@ -83,7 +83,7 @@ def _spec_inputs(crd: CrdInfo, overlay: Overlay) -> tuple[InputModel, ...]:
 def _runtime_inputs(overlay: Overlay) -> tuple[InputModel, ...]:
     return tuple(
         InputModel(name=p.name, type=p.type, optional=True, description=p.description, default=p.default)
-        for p in COMMON_RUNTIME_INPUTS + overlay.extra_inputs
+        for p in COMMON_RUNTIME_INPUTS + (JOB_LOG_INPUTS if overlay.job_logs else ()) + overlay.extra_inputs
     )
 
 

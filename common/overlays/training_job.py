@@ -32,6 +32,7 @@ RULES = KindRules(
     secondary_field="secondaryStatus",
     console_fragment="jobs/{name}",
     log_group="/aws/sagemaker/TrainingJobs",
+    log_streams="job",
     outputs=_outputs,
     # The fields ACK v1.9.1 late-initializes on a TrainingJob (its generator.yaml) whose value
     # DescribeTrainingJob is known to report when CreateTrainingJob left them out: the flags as
