@@ -55,7 +55,10 @@ This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
   1. compile it with KFP SDK 1.8 (an Argo Workflow, as KFP 1.8 would run it)
   2. run every step locally (python -m sagemaker_ack_kfp.localrun) against the stack's API
      server, in namespace $namespace: each step creates its custom resource, the ACK
-     controller turns it into SageMaker calls, answered by the SageMaker simulator
+     controller turns it into SageMaker calls, answered by the SageMaker simulator; the
+     training and transform steps also print their job's own log lines ([algo-1-...] ...),
+     which they read from the simulator's CloudWatch Logs with the environment the stack
+     gives steps ($stack_dir/step.env: fake AWS credentials, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS)
   3. show each step's outputs and the custom resources the run left behind
 EOF
 
@@ -105,7 +108,8 @@ say "2/3 running it in namespace $namespace"
 set +e
 "$PY" -m sagemaker_ack_kfp.localrun "$compiled" \
   --param role_arn="$role_arn" --param bucket="$bucket" "${no_controller_params[@]}" \
-  --namespace "$namespace" --workdir "$workdir/steps" --report "$report"
+  --namespace "$namespace" --workdir "$workdir/steps" --report "$report" \
+  --env-file "$stack_dir/step.env"
 status=$?
 set -e
 

@@ -36,6 +36,9 @@ CONTROLLER_NAMESPACE = "ack-system"
 CONTROLLER_SERVICE_ACCOUNT = "ack-sagemaker-controller"
 # Start order; `down` stops in reverse.
 PIECES = ("etcd", "kube-apiserver", "simulator", "controller")
+# Fake credentials: the only AWS endpoint anything on the stack talks to is the simulator.
+SIMULATOR_ACCESS_KEY_ID = "AKIASIMULATOR0000000"
+SIMULATOR_SECRET_ACCESS_KEY = "simulator-secret-not-a-real-key"
 
 
 def _say(message: str) -> None:
@@ -320,14 +323,19 @@ class Stack:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/tmp"),
             "KUBECONFIG": str(self.layout.controller_kubeconfig),
-            # Fake credentials: the only AWS endpoint is the simulator.
-            "AWS_ACCESS_KEY_ID": "AKIASIMULATOR0000000",
-            "AWS_SECRET_ACCESS_KEY": "simulator-secret-not-a-real-key",
+            "AWS_ACCESS_KEY_ID": SIMULATOR_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SIMULATOR_SECRET_ACCESS_KEY,
             "AWS_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
     def _write_env(self, state: StackState) -> None:
+        steps = step_environment(state)
+        self.layout.step_env_file.write_text(
+            "# The environment a pipeline step gets on this stack: written by `stack up`; pass it with\n"
+            "# `run-local --env-file` (the demo does). Fake credentials, the simulator as CloudWatch Logs.\n"
+            + "".join(f"{key}={value}\n" for key, value in steps.items())
+        )
         values = {
             "KUBECONFIG": str(self.layout.kubeconfig),
             "KUBE_APISERVER_URL": state.server,
@@ -336,6 +344,8 @@ class Stack:
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
+            # What steps get (step.env), so that a step run from this shell streams its job's logs.
+            **steps,
         }
         self.layout.env_file.write_text("".join(f"export {key}={value}\n" for key, value in values.items()))
 
@@ -354,6 +364,7 @@ class Stack:
                     _say(f"{piece}: stopped (pid {pid})")
         self.layout.state_file.unlink(missing_ok=True)
         self.layout.env_file.unlink(missing_ok=True)
+        self.layout.step_env_file.unlink(missing_ok=True)
 
     def kill(self, piece: str) -> None:
         """Stop one piece without restarting it (fault tests)."""
@@ -395,6 +406,21 @@ class Stack:
             "kubeconfig": str(self.layout.kubeconfig),
             "logs": str(self.layout.logs),
         }
+
+
+def step_environment(state: StackState) -> dict[str, str]:
+    """What a pipeline step needs on this stack besides its kubeconfig: the one place both ways
+    of running steps (local processes, pods) take it from. AWS credentials (fake) and the
+    standard service-specific endpoint variable make a step stream its job's CloudWatch logs
+    from the simulator, with the same code that reads them from AWS."""
+    return {
+        "AWS_ACCESS_KEY_ID": SIMULATOR_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SIMULATOR_SECRET_ACCESS_KEY,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,  # the name botocore reads (AWS_REGION: the other SDKs')
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": state.simulator_url,
+        "AWS_EC2_METADATA_DISABLED": "true",  # nothing to find there; do not wait for it
+    }
 
 
 def _http_ok(url: str, *, token: str = "", cafile: Path | None = None) -> bool:
