@@ -235,3 +235,25 @@ def test_with_the_real_controller_the_step_prints_the_jobs_lines(cluster: Cluste
     want = expected(cluster, name)
     assert len(want) == 2
     assert printed_lines(result.stdout) == want
+
+
+@pytest.mark.controller
+def test_with_the_real_controller_a_tuning_step_prints_every_training_jobs_lines(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    from tests.support.manifests import tuning_arguments
+
+    step = component(cluster, tmp_path, tuning_arguments(namespace), run_id=new_run_id(), kind="HyperParameterTuningJob")
+    assert cluster.state is not None
+    step.env.update(step_environment(cluster.state))
+    result = Running(step).finish(timeout=400)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    tuning = result.outputs["hpo_job_name"]
+    children = [child["name"] for child in cluster.sim_resources("TrainingJob", name_prefix=f"{tuning}-") if child["parent"] == tuning]
+    assert len(children) == 3
+    printed: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        if found := re.match(r"^\[([^\]/]+/algo-\d+-\d+)\] (.*)$", line):
+            printed.setdefault(found.group(1), []).append(found.group(2))
+    want = {f"{child}/{label}": lines for child in children for label, lines in simulator_lines(cluster, child).items()}
+    assert printed == want  # every training job's streams, labelled with its name, each line once
