@@ -118,6 +118,10 @@ class LogStreaming:
         self._ending = threading.Event()  # the job ended: drain, then stop
         self._stopping = threading.Event()  # the step is cancelled: stop now
         self._drain_deadline = float("inf")
+        # Once finish() has returned, the thread prints nothing more: a daemon thread writing to
+        # stdout while the interpreter shuts down can abort the process.
+        self._guard = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="job-logs", daemon=True)
         self.follower: Follower | None = None
 
@@ -135,20 +139,32 @@ class LogStreaming:
             self._stopping.set()
             self._ending.set()
             self._thread.join(STOP_SECONDS)
+        with self._guard:
+            self._closed = True
+
+    def _say(self, message: str) -> None:
+        with self._guard:
+            if not self._closed:
+                self._progress.say(message)
+
+    def _emit(self, label: str, line: str) -> None:
+        with self._guard:
+            if not self._closed:
+                self._progress.log_line(label, line)
 
     def _run(self) -> None:
         try:
             api = self._connect(self.region)
             if api is None:
                 if self.mode == "on":
-                    self._progress.say(
+                    self._say(
                         "logs not streamed: stream_logs=on, but the AWS credential chain found no credentials "
                         "(environment, web identity, container or instance metadata, shared config); "
                         "showing console links only"
                     )
                 return
-            self._progress.say(f"following the job's CloudWatch logs: {self.target.group}, streams {self.target.prefix}*")
-            self.follower = Follower(api, self.target, emit=self._progress.log_line, say=self._progress.say)
+            self._say(f"following the job's CloudWatch logs: {self.target.group}, streams {self.target.prefix}*")
+            self.follower = Follower(api, self.target, emit=self._emit, say=self._say)
             self.follower.run(self._ending, self._stopping, lambda: self._drain_deadline)
         except Exception as exc:  # noqa: BLE001 - the logs never fail the step
-            self._progress.say(f"logs unavailable: {type(exc).__name__}: {exc}; showing console links only")
+            self._say(f"logs unavailable: {type(exc).__name__}: {exc}; showing console links only")

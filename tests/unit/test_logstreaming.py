@@ -287,6 +287,24 @@ def test_a_bug_in_the_logs_is_one_line_not_a_failed_step(tmp_path: Path) -> None
     assert out.getvalue().rstrip().endswith("logs unavailable: KeyError: 'surprise'; showing console links only")
 
 
+def test_nothing_is_printed_once_finish_has_returned(tmp_path: Path) -> None:
+    """A cancelled step exits while its follower may still be mid-request: from then on the
+    follower must not write (a daemon thread printing during interpreter shutdown can abort it)."""
+    release = threading.Event()
+    api = ScriptedLogs()
+    api.streams["job/algo-1-1"] = events((1, "too late"))
+
+    def slow(region: str) -> Any:
+        release.wait(10)
+        return api
+
+    streaming, out, _ = start("auto", {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "HOME": str(tmp_path)}, slow)
+    streaming.finish(drain=False)  # gives up waiting after a moment
+    release.set()
+    streaming._thread.join(5)
+    assert out.getvalue() == ""
+
+
 def test_the_steps_own_aws_secrets_are_scrubbed_from_streamed_lines(tmp_path: Path) -> None:
     api = ScriptedLogs()
     api.streams["job/algo-1-1"] = events((1, "env: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG and token FwoGZXIvYXdzEBYaDH"))
