@@ -181,6 +181,19 @@ def test_access_denied_is_one_line_and_the_step_succeeds(stack: Cluster, tmp_pat
     assert "CloudWatch logs:   https://us-east-1.console.aws.amazon.com/cloudwatch/home" in result.stdout
 
 
+def test_a_step_cancelled_while_streaming_exits_143_cleanly(stack: Cluster, tmp_path: Path) -> None:
+    namespace = create_namespace(stack, "logs-cancel")
+    run = start(stack, tmp_path, arguments(namespace, phase_seconds="5"))
+    with StandInController(stack, namespace):
+        run.wait_for_line("] Docker entrypoint called")
+        run.terminate()
+        result = run.finish(timeout=120)
+    assert result.returncode == 143, f"{result.stdout}\n{result.stderr}"
+    assert "received SIGTERM" in result.stderr
+    assert "Traceback" not in result.stderr and "Fatal Python error" not in result.stderr
+    assert f"deleted TrainingJob {namespace}/" in result.stdout
+
+
 # ----- without credentials, or switched off: nothing changes ---------------------------------
 
 
