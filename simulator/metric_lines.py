@@ -16,12 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-try:  # the regex parser moved in Python 3.11; the old name still works but warns
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+# Python's own regex parser (3.11+; the old `sre_parse` name warns): the parse tree to walk.
+from re import _constants as sre_constants  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 # Characters tried, in order, for a class that is not a plain literal or range.
 _CANDIDATES = " a0_x-.:=/,;#"
@@ -90,14 +87,14 @@ def _node(op: Any, arg: Any, group_text: str) -> str:
     if op is c.LITERAL:
         return chr(arg)
     if op is c.NOT_LITERAL:
-        return next(ch for ch in "xy" if ord(ch) != arg)
+        return "x" if arg != ord("x") else "y"
     if op is c.ANY:
         return "x"
     if op is c.AT:
         return ""
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
         low, _high, sub = arg
-        return "".join(_walk(sub, group_text)) * low
+        return "".join(_walk(sub, group_text)) * int(low)
     if op is c.SUBPATTERN:
         group, _add, _del, sub = arg
         if group == 1:
