@@ -35,6 +35,7 @@ class StepFigures:
     requests_by_call: dict[str, int] = field(default_factory=dict)
     max_rss_mb: float = 0.0
     cpu_seconds: float = 0.0
+    log_lines: int = 0  # of the job's own log, printed by the step
 
 
 def step_figures(
@@ -46,6 +47,7 @@ def step_figures(
     figures = StepFigures(plan.flavour, plan.scenario, name, run.returncode, run.ok)
     figures.max_rss_mb = round(run.max_rss_kb / 1024, 1)
     figures.cpu_seconds = round(run.cpu_seconds, 3)
+    figures.log_lines = run.log_lines
     if run.first_output is not None:
         figures.startup_output_seconds = round(run.first_output - run.started, 3)
     if requests is not None:
@@ -114,6 +116,7 @@ def flavour_metrics(figures: list[StepFigures], *, main: str, long: str) -> dict
     metrics["job_seconds_long"] = summary(_values(longs, "job_seconds"))
     metrics["max_rss_mb"] = summary(_values(both, "max_rss_mb"), digits=1)
     metrics["cpu_seconds"] = summary(_values(both, "cpu_seconds"))
+    metrics["log_lines"] = summary(_values(both, "log_lines"))
     return metrics
 
 

@@ -162,8 +162,45 @@ def details(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _delta(m: Metrics, key: str, stat: str, unit: str, digits: int = 2) -> str:
+    without, with_logs = _get(m, "ours", key, stat), _get(m, "ours_logs", key, stat)
+    if not all(isinstance(v, (int, float)) and not math.isnan(v) for v in (without, with_logs)):
+        return "—"
+    return f"{with_logs - without:+.{digits}f}{unit}"
+
+
+def logs_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(metric, logs not streamed, logs streamed, extra) rows: what stream_logs costs a step."""
+    m: Metrics = results["metrics"]
+    logs = m.get("ours_logs") or {}
+    per_step = logs.get("logs_requests_per_step")
+    return [
+        ("steps succeeded", f"{_get(m, 'ours', 'succeeded')}/{_get(m, 'ours', 'steps')}",
+         f"{_num(logs.get('succeeded'))}/{_num(logs.get('steps'))}", ""),
+        ("step overhead p50 / p95 (s)", _pair(m, "ours", "overhead_seconds"), _pair(m, "ours_logs", "overhead_seconds"),
+         _delta(m, "overhead_seconds", "p50", " s")),
+        ("  final status -> exit p50 / p95 (s)", _pair(m, "ours", "overhead_end_seconds"),
+         _pair(m, "ours_logs", "overhead_end_seconds"), _delta(m, "overhead_end_seconds", "p50", " s")),
+        ("peak RSS p50 / max (MB)", _pair(m, "ours", "max_rss_mb", "p50", "max", 1), _pair(m, "ours_logs", "max_rss_mb", "p50", "max", 1),
+         _delta(m, "max_rss_mb", "p50", " MB", 1)),
+        ("CPU time per step p50 / p95 (s)", _pair(m, "ours", "cpu_seconds"), _pair(m, "ours_logs", "cpu_seconds"),
+         _delta(m, "cpu_seconds", "p50", " s")),
+        ("start-up: to first output p50 / p95 (s)", _pair(m, "ours", "startup_output_seconds"),
+         _pair(m, "ours_logs", "startup_output_seconds"), _delta(m, "startup_output_seconds", "p50", " s")),
+        ("Kubernetes API requests per step", _range(m, "ours", "requests_short"), _range(m, "ours_logs", "requests_short"), ""),
+        ("CloudWatch Logs requests per step (mean)", "0", _num(per_step, 1), ""),
+        ("job log lines printed per step (p50)", _num(_get(m, "ours", "log_lines", "p50")), _num(_get(m, "ours_logs", "log_lines", "p50")), ""),
+    ]
+
+
+def logs_markdown(results: dict[str, Any]) -> str:
+    header = ("stream_logs cost (short job)", "no credentials: not streamed", "credentials: streamed", "extra (p50)")
+    table = [header, ("---",) * len(header), *logs_rows(results)]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in table)
+
+
 def readme_section(results: dict[str, Any], results_file: str) -> str:
-    body = "\n".join([markdown(results), "", *details(results)])
+    body = "\n".join([markdown(results), "", *details(results), "", logs_markdown(results)])
     return f"{README_BEGIN}\n{context_line(results)} Raw figures: `{results_file}`.\n\n{body}\n{README_END}"
 
 

@@ -3,8 +3,8 @@ kube-apiserver with an audit log, the simulator, the real ACK controller), all f
 same run, written to benchmarks/results/<date>.json, printed as a table, and copied into
 benchmarks/README.md. Exits 2 at once, with the reason, when the ACK controller is missing.
 
-Order (defaults): 5 + 5 long jobs and 20 + 20 short jobs, ours and the baseline interleaved,
-started 0.75 s apart; when all have ended, 50 of ours at once.
+Order (defaults): 5 + 5 long jobs and 20 + 20 + 20 short jobs, ours, ours streaming its job's
+logs and the baseline interleaved, started 0.75 s apart; when all have ended, 50 of ours at once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -25,7 +26,7 @@ from kubernetes import config
 from benchmarks import access, audit, environment, figures, report, steps
 from benchmarks.observer import Observer
 from sagemaker_ack_kfp.naming import RUN_LABEL
-from sagemaker_ack_kfp.stack.control_plane import Stack
+from sagemaker_ack_kfp.stack.control_plane import Stack, StackState, step_environment
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="short-job steps of each flavour (>= 20 for p95)")
     parser.add_argument("--long-steps", type=int, default=5, help="ten-times-longer-job steps of each flavour")
+    parser.add_argument("--logs-steps", type=int, default=20, help="short-job steps of ours streaming the job's logs")
     parser.add_argument("--concurrent", type=int, default=50, help="steps of ours started at once")
     parser.add_argument("--short-phase", type=float, default=3.0, help="sim/phase-seconds of the short job")
     parser.add_argument("--long-factor", type=float, default=10.0, help="the long job's phase, as a multiple")
@@ -83,10 +85,16 @@ class Session:
             admin, admin_kubeconfig=self.stack.layout.kubeconfig, namespace=namespace, account=account,
             path=workdir / "kubeconfig",
         )
-        make = steps.ours if flavour == steps.OURS else steps.baseline
-        return make(
+        if flavour == steps.BASELINE:
+            return steps.baseline(
+                scenario=scenario, index=index, namespace=namespace, phase_seconds=phase,
+                kubeconfig=workdir / "kubeconfig", user=user, workdir=workdir,
+            )
+        # The logs flavour gets what the stack gives steps: credentials and the Logs endpoint.
+        return steps.ours(
             scenario=scenario, index=index, namespace=namespace, phase_seconds=phase,
             kubeconfig=workdir / "kubeconfig", user=user, workdir=workdir,
+            streaming_env=step_environment(self.state) if flavour == steps.OURS_LOGS else None,
         )
 
     def launch(self, plans: list[steps.StepPlan], *, stagger: float) -> list[steps.StepRun]:
@@ -108,6 +116,12 @@ class Session:
             if done or pending:
                 _say(f"{what}: {len(runs) - len(pending)}/{len(runs)} steps ended")
 
+    def logs_calls(self) -> int:
+        """CloudWatch Logs requests the simulator answered (or throttled) in this run."""
+        with urllib.request.urlopen(f"{self.state.simulator_url}/_sim/calls", timeout=10) as response:
+            counters = json.loads(response.read())
+        return sum(int(counters["calls"].get(op, 0)) for op in ("DescribeLogStreams", "GetLogEvents"))
+
     def kill_leftovers(self) -> None:
         for run in self.runs:
             run.kill()
@@ -118,21 +132,25 @@ class Session:
         _say("starting a private stack with the ACK controller")
         # No object store: the benchmark measures a step's overhead, not data; its jobs read no
         # S3 input (the no-S3 mode the earlier results were measured in).
-        self.stack.up(require_controller=True, s3=False)
+        self.state: StackState = self.stack.up(require_controller=True, s3=False)
         self.admin = config.new_client_from_config(config_file=str(self.stack.layout.kubeconfig))
         namespace = access.create_namespace(self.admin)
         observer = Observer(config.new_client_from_config(config_file=str(self.stack.layout.kubeconfig)), namespace)
         observer.start()
 
         long_phase = args.short_phase * args.long_factor
-        _say(f"namespace {namespace}: one service account per step; planning {2 * (args.steps + args.long_steps) + args.concurrent} steps")
+        total = 2 * (args.steps + args.long_steps) + args.logs_steps + args.concurrent
+        _say(f"namespace {namespace}: one service account per step; planning {total} steps")
         paired: list[steps.StepPlan] = []
-        for scenario, count, phase in (("long", args.long_steps, long_phase), ("main", args.steps, args.short_phase)):
-            for index in range(count):
-                paired += [self.plan(flavour, scenario, index, phase, namespace) for flavour in (steps.OURS, steps.BASELINE)]
+        for index in range(args.long_steps):
+            paired += [self.plan(flavour, "long", index, long_phase, namespace) for flavour in (steps.OURS, steps.BASELINE)]
+        for index in range(max(args.steps, args.logs_steps)):
+            flavours = [steps.OURS] * (index < args.steps) + [steps.OURS_LOGS] * (index < args.logs_steps)
+            flavours += [steps.BASELINE] * (index < args.steps)
+            paired += [self.plan(flavour, "main", index, args.short_phase, namespace) for flavour in flavours]
         crowd = [self.plan(steps.OURS, "concurrent", index, args.short_phase, namespace) for index in range(args.concurrent)]
 
-        _say(f"{len(paired)} steps (ours and baseline interleaved), {args.stagger:g} s apart")
+        _say(f"{len(paired)} steps (ours, ours streaming logs and the baseline interleaved), {args.stagger:g} s apart")
         first = self.launch(paired, stagger=args.stagger)
         self.wait(first, "short and long jobs")
         _say(f"{len(crowd)} steps of ours at once")
@@ -158,11 +176,17 @@ class Session:
 
         ours = [f for f in per_step if f.flavour == steps.OURS and f.scenario != "concurrent"]
         base = [f for f in per_step if f.flavour == steps.BASELINE]
+        logs = [f for f in per_step if f.flavour == steps.OURS_LOGS]
         metrics = {
             "ours": figures.flavour_metrics(ours, main="main", long="long"),
             "baseline": figures.flavour_metrics(base, main="main", long="long"),
             "concurrent": figures.concurrent_metrics([f for f in per_step if f.scenario == "concurrent"], crowd_wall),
+            "ours_logs": figures.flavour_metrics(logs, main="main", long="long"),
         }
+        # Only the logs flavour calls CloudWatch Logs, and the stack is the benchmark's own.
+        logs_calls = self.logs_calls()
+        metrics["ours_logs"]["logs_requests"] = logs_calls
+        metrics["ours_logs"]["logs_requests_per_step"] = round(logs_calls / len(logs), 1) if logs else None
         results: dict[str, Any] = {
             "date": dt.date.today().isoformat(),
             "started_at": dt.datetime.fromtimestamp(began, dt.timezone.utc).isoformat(timespec="seconds"),
@@ -171,6 +195,7 @@ class Session:
             "config": {
                 "steps": args.steps,
                 "long_steps": args.long_steps,
+                "logs_steps": args.logs_steps,
                 "concurrent": args.concurrent,
                 "short_phase_seconds": args.short_phase,
                 "long_phase_seconds": long_phase,
@@ -230,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.context_line(results))
     print(report.markdown(results))
     print("\n".join(report.details(results)))
+    print()
+    print(report.logs_markdown(results))
     _say(f"results: {path}")
     return 0 if not results["failures"] else 1
 

@@ -1,5 +1,7 @@
 """One measured step process: ours (the generated TrainingJob component, with the argv KFP
-builds from components/TrainingJob/component.yaml) or the 30-second-poll baseline. Launching
+builds from components/TrainingJob/component.yaml; without AWS credentials, so its job's logs
+are not streamed), ours streaming its job's logs (the same, with the environment the stack gives
+steps: fake credentials and the simulator as CloudWatch Logs), or the 30-second-poll baseline. Launching
 records the wall-clock start, the first line of output, the exit, and the kernel's own figures
 for the process (peak RSS and CPU time from wait4's rusage, exact and free of polling)."""
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,8 +26,9 @@ from sagemaker_ack_kfp.naming import RUN_LABEL
 from tests.support.component_command import COMPONENTS, resolve_args
 from tests.support.manifests import training_arguments, training_spec
 
-OURS, BASELINE = "ours", "baseline"
+OURS, OURS_LOGS, BASELINE = "ours", "ours-logs", "baseline"
 _TAIL_LINES = 20
+_JOB_LOG_LINE = re.compile(r"^\[[^\]]+\] ")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class StepRun:
     cpu_seconds: float = 0.0
     killed: bool = False
     tail: list[str] = field(default_factory=list)
+    log_lines: int = 0  # lines of the job's own log the step printed (`[algo-1-...] ...`)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pid: int = 0
@@ -81,16 +86,20 @@ def _step_env(kubeconfig: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def ours(*, scenario: str, index: int, namespace: str, phase_seconds: float, kubeconfig: Path, user: str, workdir: Path) -> StepPlan:
-    """The component exactly as KFP runs it: component.yaml's command and args, resolved."""
+def ours(
+    *, scenario: str, index: int, namespace: str, phase_seconds: float, kubeconfig: Path, user: str, workdir: Path,
+    streaming_env: dict[str, str] | None = None,
+) -> StepPlan:
+    """The component exactly as KFP runs it: component.yaml's command and args, resolved.
+    `streaming_env`: AWS credentials and endpoint, with which it streams its job's logs."""
     component = yaml.safe_load((COMPONENTS / "TrainingJob" / "component.yaml").read_text())
     arguments = training_arguments(namespace, spec=training_spec("unused", phase_seconds=f"{phase_seconds:g}"))
     run_id = str(uuid.uuid4())
     argv, _ = resolve_args(component, arguments, workdir / "outputs", run_id)
     if argv[0] == "python3":
         argv[0] = sys.executable
-    env = _step_env(kubeconfig, SAGEMAKER_ACK_KFP_TASK=f"{scenario}{index}")
-    return StepPlan(OURS, scenario, phase_seconds, argv, env, workdir, user, run_id)
+    env = _step_env(kubeconfig, SAGEMAKER_ACK_KFP_TASK=f"{scenario}{index}", **(streaming_env or {}))
+    return StepPlan(OURS_LOGS if streaming_env else OURS, scenario, phase_seconds, argv, env, workdir, user, run_id)
 
 
 def baseline(*, scenario: str, index: int, namespace: str, phase_seconds: float, kubeconfig: Path, user: str, workdir: Path) -> StepPlan:
@@ -127,6 +136,8 @@ def launch(plan: StepPlan, *, timeout: float) -> StepRun:
         for line in proc.stdout:
             if run.first_output is None:
                 run.first_output = time.time()
+            if _JOB_LOG_LINE.match(line):
+                run.log_lines += 1
             run.tail = [*run.tail[-(_TAIL_LINES - 1):], line.rstrip("\n")]
         # Wait without reaping, then reap with wait4 (its rusage holds this very process's peak
         # RSS and CPU time) under the lock the timeout's kill takes, so it never hits a reused pid.

@@ -16,7 +16,7 @@ from .kfptypes import kfp_type
 from .loading import ConfigError
 from .naming import snake_case
 from .overlays import Overlay, PortSpec
-from .runtime_inputs import COMMON_RUNTIME_INPUTS
+from .runtime_inputs import COMMON_RUNTIME_INPUTS, JOB_LOG_INPUTS
 from .upstream import UpstreamComponent, upstream_outputs
 
 NAME_FIELD_NOTE = (
@@ -87,7 +87,7 @@ def _spec_inputs(crd: CrdInfo, overlay: Overlay) -> tuple[InputModel, ...]:
 def _runtime_inputs(overlay: Overlay) -> tuple[InputModel, ...]:
     return tuple(
         InputModel(name=p.name, type=p.type, optional=True, description=p.description, default=p.default)
-        for p in COMMON_RUNTIME_INPUTS + overlay.extra_inputs
+        for p in COMMON_RUNTIME_INPUTS + (JOB_LOG_INPUTS if overlay.job_logs else ()) + overlay.extra_inputs
     )
 
 

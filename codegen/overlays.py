@@ -2,7 +2,8 @@
 
 An overlay says only what the CRD cannot: which kind and plural, the spec field holding
 the SageMaker name, a description, the outputs the runtime writes, kind-specific runtime
-inputs and the README example. Every spec input, its type, required-ness and description
+inputs, whether the kind is a job whose CloudWatch logs a step can stream (`job_logs`) and
+the README example. Every spec input, its type, required-ness and description
 comes from the CRD. Adding a kind is adding one overlay file. Overlays are strict: an
 unknown key is an error naming the key and file.
 """
@@ -20,7 +21,7 @@ from .naming import is_snake_case, snake_case
 KINDS_DIR = Path(__file__).resolve().parent / "kinds"
 
 _OVERLAY_REQUIRED = {"kind", "plural", "name_field", "description", "outputs", "example"}
-_OVERLAY_OPTIONAL = {"extra_inputs"}
+_OVERLAY_OPTIONAL = {"extra_inputs", "job_logs"}
 _PORT_REQUIRED = {"name", "type", "description"}
 
 
@@ -47,6 +48,7 @@ class Overlay:
     outputs: tuple[PortSpec, ...]
     extra_inputs: tuple[PortSpec, ...]
     example: str
+    job_logs: bool = False  # a job writing CloudWatch logs: its component gets JOB_LOG_INPUTS
 
     @property
     def snake_kind(self) -> str:
@@ -96,6 +98,9 @@ def load_overlay(path: Path) -> Overlay:
     if not outputs:
         raise ConfigError(f"{path}: 'outputs' must list at least one output")
     example = expect_str(data, "example", where=str(path))
+    job_logs = data.get("job_logs", False)
+    if not isinstance(job_logs, bool):
+        raise ConfigError(f"{path}: 'job_logs' must be true or false")
     return Overlay(
         path=path,
         kind=kind,
@@ -105,6 +110,7 @@ def load_overlay(path: Path) -> Overlay:
         outputs=outputs,
         extra_inputs=_load_ports(data, "extra_inputs", path=path, allow_default=True),
         example=example.rstrip("\n") + "\n",
+        job_logs=job_logs,
     )
 
 

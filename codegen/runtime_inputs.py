@@ -1,7 +1,9 @@
 """Inputs every component has besides the spec: where and how long the runtime works.
 
 They are not part of the custom resource's spec, so they are declared here once rather
-than derived from a CRD; kind-specific ones come from the overlays' `extra_inputs`.
+than derived from a CRD: COMMON_RUNTIME_INPUTS in every component, JOB_LOG_INPUTS in the
+components of jobs that write CloudWatch logs (overlay key `job_logs: true`); other
+kind-specific ones come from the overlays' `extra_inputs`.
 All are optional and passed only when set: the runtime owns their defaults.
 """
 
@@ -51,6 +53,22 @@ COMMON_RUNTIME_INPUTS: Final[tuple[PortSpec, ...]] = (
         description=(
             "How long, in seconds, the step waits for the ACK controller to write any status on "
             "the resource before it fails, saying that no controller is acting on it. Not set: 120."
+        ),
+    ),
+)
+
+JOB_LOG_INPUTS: Final[tuple[PortSpec, ...]] = (
+    PortSpec(
+        name="stream_logs",
+        type="String",
+        description=(
+            "Print the SageMaker job's CloudWatch log lines in the step's log while it waits "
+            "(each prefixed with its log stream): `auto` streams when the step has AWS "
+            "credentials (environment, IRSA web identity, EKS Pod Identity or container "
+            "credentials, shared config files), `on` also tries the instance metadata service "
+            "and says so when it finds none, `off` never streams. Needs logs:DescribeLogStreams "
+            "and logs:GetLogEvents on the job's log group; without them the step says so in one "
+            "line and carries on. Not set: auto."
         ),
     ),
 )

@@ -48,6 +48,9 @@ class KindRules:
     stop_on_cancel: bool = True
     console_fragment: str | None = None  # SageMaker console path, with {name}
     log_group: str | None = None  # CloudWatch log group of the job's logs
+    # Which streams of log_group a step streams (logstreaming.py): "job" (`<name>/...`),
+    # "tuning" (those of the training jobs a tuning job launches), None (not streamed).
+    log_streams: str | None = None
     outputs: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: {}
     # Kind-specific judgement that replaces the generic one when it returns a Verdict
     # (Endpoint: the new config is the one in service).

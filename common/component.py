@@ -18,12 +18,15 @@ import traceback
 from sagemaker_ack_kfp.errors import InputError, StepError
 from sagemaker_ack_kfp.kinds import KindInfo, UnknownKind, known_kinds, load_kind
 from sagemaker_ack_kfp.kube import Kube
+from sagemaker_ack_kfp.logstreaming import parse_mode
 from sagemaker_ack_kfp.progress import Progress
 from sagemaker_ack_kfp.redacting import Redactor
 from sagemaker_ack_kfp.runner import StepRequest, run_step
 
 # Runtime inputs the runner itself understands; any other runtime input is a kind-specific switch.
-_RUNNER_INPUTS = {"region", "namespace", "timeout_seconds", "recoverable_grace_seconds", "no_controller_seconds"}
+_RUNNER_INPUTS = {
+    "region", "namespace", "timeout_seconds", "recoverable_grace_seconds", "no_controller_seconds", "stream_logs",
+}
 EXIT_INTERNAL = 70
 
 
@@ -82,6 +85,7 @@ def parse_request(argv: list[str]) -> StepRequest:
         timeout_seconds=_number("timeout_seconds", runtime.get("timeout_seconds"), 0),
         recoverable_grace_seconds=_number("recoverable_grace_seconds", runtime.get("recoverable_grace_seconds"), 300),
         no_controller_seconds=_number("no_controller_seconds", runtime.get("no_controller_seconds"), 120),
+        stream_logs=parse_mode(runtime.get("stream_logs")),
         run_id_arg=args.get("run_id") or "",
         switches={key: value for key, value in runtime.items() if key not in _RUNNER_INPUTS and value is not None},
     )

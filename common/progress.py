@@ -1,9 +1,11 @@
 """Progress for people watching a long step: one timestamped line per status change, console
-links once, no CR dumps, everything passed through the redactor."""
+links once, the job's own log lines (prefixed with their log stream), no CR dumps, everything
+passed through the redactor. Safe to call from the log follower's thread."""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -33,10 +35,19 @@ class Progress:
         self._last: tuple[Any, ...] | None = None
         self._last_recoverable = ""
         self._last_note = ""
+        self._lock = threading.Lock()  # whole lines, whichever thread prints them
 
     def say(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        print(f"{stamp} {self.redactor.text(message)}", file=self.stream, flush=True)
+        self._print(f"{stamp} {self.redactor.text(message)}")
+
+    def log_line(self, source: str, line: str) -> None:
+        """One line of the job's own log, as `[algo-1-1700000000] ...` (it carries its own times)."""
+        self._print(self.redactor.text(f"[{source}] {line}"))
+
+    def _print(self, text: str) -> None:
+        with self._lock:
+            print(text, file=self.stream, flush=True)
 
     def update(self, obj: dict[str, Any], rules: KindRules) -> None:
         status = obj.get("status") or {}

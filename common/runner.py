@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_ack_kfp import identity as identities
+from sagemaker_ack_kfp import logstreaming
 from sagemaker_ack_kfp.applying import apply
 from sagemaker_ack_kfp.cancelling import cancellable, shielded
 from sagemaker_ack_kfp.completion import Expectation, KindRules, Phase, controller_has_acted, judge
@@ -54,6 +55,7 @@ class StepRequest:
     timeout_seconds: float = 0  # 0: no limit
     recoverable_grace_seconds: float = 300
     no_controller_seconds: float = 120
+    stream_logs: str = "auto"  # logstreaming.MODES
     run_id_arg: str = ""
     switches: dict[str, Any] = field(default_factory=dict)
 
@@ -134,6 +136,7 @@ class Step:
         self.kind = load_kind(request.kind)
         self.rules: KindRules = rules_for(request.kind)
         self.ref: ResourceRef | None = None
+        self.logs: logstreaming.LogStreaming | None = None
 
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
@@ -162,14 +165,27 @@ class Step:
                 )
                 final = self._wait(started, name=name, region=region, expectation=expectation)
         except (Cancelled, TimedOut):
+            self._finish_logs(drain=False)
             self._stop()
             raise
+        except ResourceFailed:
+            self._finish_logs(drain=True)  # a failed job's last lines say why
+            raise
+        except BaseException:
+            self._finish_logs(drain=False)
+            raise
+        self._finish_logs(drain=True)
         return {**generic_outputs(kind, final), **self.rules.outputs(final)}
+
+    def _finish_logs(self, *, drain: bool) -> None:
+        if self.logs is not None:
+            self.logs.finish(drain=drain)
 
     def _wait(self, started: float, *, name: str, region: str, expectation: Expectation) -> dict[str, Any]:
         assert self.ref is not None
         request, rules = self.request, self.rules
         links_shown = False
+        logs_considered = False
         acted = False
         recoverable_since: float | None = None
         recoverable_message = ""
@@ -200,6 +216,12 @@ class Step:
                         self.progress.say(link)
                 self.progress.update(obj, rules)
                 acted = acted or controller_has_acted(obj)
+                if acted and region and not logs_considered:
+                    # The job exists now; its logs are followed beside the watch, never instead of it.
+                    logs_considered = True
+                    self.logs = logstreaming.start(
+                        request.stream_logs, rules, name=name, region=region, progress=self.progress, redactor=self.redactor
+                    )
                 verdict = judge(obj, rules, expectation)
                 if verdict.phase is Phase.SUCCEEDED:
                     return obj

@@ -63,7 +63,10 @@ This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
      server, in namespace $namespace: the first step writes a small generated data set
      into s3://$bucket/mnist-kmeans/ in the stack's object store ($AWS_ENDPOINT_URL_S3);
      each SageMaker step creates its custom resource, the ACK controller turns it into
-     SageMaker calls, answered by the SageMaker simulator, which reads and writes that store
+     SageMaker calls, answered by the SageMaker simulator, which reads and writes that store;
+     the training and transform steps also print their job's own log lines ([algo-1-...] ...),
+     which they read from the simulator's CloudWatch Logs with the environment the stack
+     gives steps ($stack_dir/step.env: fake AWS credentials, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS)
   3. show each step's outputs, the custom resources and the objects the run left behind
 EOF
 
@@ -114,7 +117,8 @@ run_started="$(date +%s)"
 set +e
 "$PY" -m sagemaker_ack_kfp.localrun "$compiled" \
   --param role_arn="$role_arn" --param bucket="$bucket" "${no_controller_params[@]}" \
-  --namespace "$namespace" --workdir "$workdir/steps" --report "$report"
+  --namespace "$namespace" --workdir "$workdir/steps" --report "$report" \
+  --env-file "$stack_dir/step.env"
 status=$?
 set -e
 

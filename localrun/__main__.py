@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from sagemaker_ack_kfp.localrun.console import Console
+from sagemaker_ack_kfp.localrun.envfile import read_env_file
 from sagemaker_ack_kfp.localrun.execute import Executor, RunResult
 from sagemaker_ack_kfp.localrun.kubeconfig import current_namespace, with_namespace
 from sagemaker_ack_kfp.localrun.loader import load_plan
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                         "makes its steps reattach to the resources they created")
     parser.add_argument("--workdir", type=Path, help="keep the steps' folders and output files here "
                         "(default: a temporary folder, removed afterwards)")
+    parser.add_argument("--env-file", action="append", default=[], type=Path, metavar="FILE",
+                        help="variables every step gets, NAME=VALUE per line as for `docker run --env-file` "
+                        "(repeat; later files win), e.g. the local stack's .stack/step.env")
     parser.add_argument("--max-parallel", type=int, default=0, metavar="N", help="at most N steps at once (default: no limit)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the run's result as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each step's command line (secrets masked)")
@@ -93,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             plan, warnings = load_plan(args.pipeline)
             params = plan.resolve_parameters(_parameters(args.param))
             env = dict(os.environ)
+            step_env: dict[str, str] = {}
+            for env_file in args.env_file:
+                step_env.update(read_env_file(env_file, os.environ))
             namespace = args.namespace or current_namespace()
             if args.namespace:
                 env["KUBECONFIG"] = str(with_namespace(args.namespace, target_dir=private))
@@ -100,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         console.learn(params)
+        console.learn(step_env)  # a secret-looking variable's value is never printed
         workdir.mkdir(parents=True, exist_ok=True)
         run = RunContext(
             run_id=args.run_id or str(uuid.uuid4()), workdir=workdir, namespace=namespace,
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         # SIGTERM (a CI job cancelled, `kill`) is handled like Ctrl-C: the steps are stopped.
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
-            result = Executor(plan, run, console=console, base_env=env, max_parallel=args.max_parallel,
+            result = Executor(plan, run, console=console, base_env=env, step_env=step_env, max_parallel=args.max_parallel,
                               verbose=args.verbose).run()
         finally:
             signal.signal(signal.SIGTERM, previous)

@@ -72,13 +72,15 @@ class Executor:
         *,
         console: Console,
         base_env: dict[str, str],
+        step_env: dict[str, str] | None = None,
         max_parallel: int = 0,
         verbose: bool = False,
     ) -> None:
         self.plan = plan
         self.run_context = run
         self.console = console
-        self.base_env = base_env
+        self.base_env = base_env  # what a local process inherits (the runner's environment)
+        self.step_env = step_env or {}  # what every step gets however it runs (--env-file)
         self.max_parallel = max_parallel or len(plan.steps) or 1
         self.verbose = verbose
         self.order = topological_order(plan.steps)
@@ -158,7 +160,7 @@ class Executor:
             argv[0] = sys.executable  # the image is not pulled: the project's own Python runs the step
         invocation.argv = argv
         self.console.learn_argv(argv)
-        env = {**self.base_env, **invocation.env, RUN_ID_ENV: run.run_id, TASK_ENV: name, "PYTHONUNBUFFERED": "1"}
+        env = {**self.base_env, **self.step_env, **invocation.env, RUN_ID_ENV: run.run_id, TASK_ENV: name, "PYTHONUNBUFFERED": "1"}
         self._invocations[name] = invocation
         waiting = ", ".join(self.plan.steps[name].depends_on)
         self.console.step(name, "started" + (f" (after {waiting})" if waiting else ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from . import logs_faults
 from .kinds import ALL_KINDS, BY_KIND
 from .resource import Resource
 from .sagemaker import advance
@@ -94,4 +95,5 @@ _ROUTES: dict[str, tuple[str, Callable[[SimulatorState, dict[str, list[str]], An
     "calls/reset": ("POST", _reset_calls),
     "throttle": ("POST", _throttle),
     "reset": ("POST", _reset),
+    **logs_faults.ROUTES,
 }

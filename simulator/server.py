@@ -1,8 +1,9 @@
 """The HTTP front door: one port answering SageMaker, STS and /_sim/.
 
 The controller is given a single endpoint URL for every AWS service, so
-requests are told apart by shape: X-Amz-Target means SageMaker JSON, a form
-body with Action= means STS, and /_sim/ is the simulator's own API.
+requests are told apart by shape: X-Amz-Target means SageMaker JSON (or
+CloudWatch Logs JSON, by its `Logs_20140328.` prefix), a form body with
+Action= means STS, and /_sim/ is the simulator's own API.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from . import control, sagemaker, sts
+from . import control, logs, sagemaker, sts
 from .config import SimulatorConfig
 from .errors import ApiError
 from .kinds import ALL_KINDS
@@ -31,7 +32,8 @@ log = logging.getLogger("sagemaker_ack_kfp.simulator")
 JSON_11 = "application/x-amz-json-1.1"
 # SigV4 credential scope: Credential=<key id>/<date>/<region>/<service>/aws4_request
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
-_NAME_FIELDS = tuple(dict.fromkeys(info.name_field for info in ALL_KINDS)) + ("ResourceArn",)
+_NAME_FIELDS = tuple(dict.fromkeys(info.name_field for info in ALL_KINDS)) + (
+    "ResourceArn", "logStreamName", "logStreamNamePrefix")
 # Longest kind first, so DescribeEndpointConfig names an EndpointConfig, not an Endpoint.
 _KINDS_BY_LENGTH = sorted(ALL_KINDS, key=lambda info: len(info.kind), reverse=True)
 
@@ -88,8 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.debug("request body: %s", _loggable(raw))
 
     def _sagemaker(self, target: str, raw: bytes) -> int:
+        service = logs if target.startswith(logs.TARGET_PREFIX) else sagemaker
         try:
-            result = sagemaker.handle(self.server.state, target, raw, self._region())
+            result = service.handle(self.server.state, target, raw, self._region())
         except ApiError as error:
             return self._send(error.status, {"__type": error.code, "message": error.message},
                               JSON_11, {"X-Amzn-ErrorType": error.code})

@@ -14,6 +14,7 @@ from typing import Iterator
 from .config import SimulatorConfig
 from .kinds import KindInfo
 from .objects import ObjectStore
+from .logs_faults import LogsControls
 from .resource import Resource
 
 _Key = tuple[str, str, str]
@@ -29,6 +30,7 @@ class SimulatorState:
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self._pending_throttles = 0
+        self.logs = LogsControls()  # injected CloudWatch Logs faults (logs_faults.py)
 
     def now(self) -> float:
         return self.config.clock()
@@ -87,4 +89,5 @@ class SimulatorState:
     def reset(self) -> None:
         self._resources.clear()
         self._pending_throttles = 0
+        self.logs = LogsControls()
         self.reset_calls()

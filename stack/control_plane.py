@@ -363,6 +363,12 @@ class Stack:
         }
 
     def _write_env(self, state: StackState) -> None:
+        steps = step_environment(state)
+        self.layout.step_env_file.write_text(
+            "# The environment a pipeline step gets on this stack: written by `stack up`; pass it with\n"
+            "# `run-local --env-file` (the demo does). Fake credentials, the simulator as CloudWatch Logs.\n"
+            + "".join(f"{key}={value}\n" for key, value in steps.items())
+        )
         values = {
             "KUBECONFIG": str(self.layout.kubeconfig),
             "KUBE_APISERVER_URL": state.server,
@@ -371,8 +377,9 @@ class Stack:
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
-            # The object store, for boto3 and the AWS CLI; absent in the no-S3 mode.
-            **(object_store.client_env(state.object_store_url) if state.object_store_url else {}),
+            # What steps get (step.env: credentials, the Logs endpoint, the object store), so that
+            # a step run from this shell streams its job's logs and reaches S3.
+            **steps,
         }
         self.layout.env_file.write_text("".join(f"export {key}={value}\n" for key, value in values.items()))
 
@@ -391,6 +398,7 @@ class Stack:
                     _say(f"{piece}: stopped (pid {pid})")
         self.layout.state_file.unlink(missing_ok=True)
         self.layout.env_file.unlink(missing_ok=True)
+        self.layout.step_env_file.unlink(missing_ok=True)
 
     def kill(self, piece: str) -> None:
         """Stop one piece without restarting it (fault tests)."""
@@ -444,6 +452,22 @@ class Stack:
             "kubeconfig": str(self.layout.kubeconfig),
             "logs": str(self.layout.logs),
         }
+
+
+def step_environment(state: StackState) -> dict[str, str]:
+    """What a pipeline step needs on this stack besides its kubeconfig: the one place both ways
+    of running steps (local processes, pods) take it from. AWS credentials (fake) and the
+    standard service-specific endpoint variables make a step stream its job's CloudWatch logs
+    from the simulator and reach the object store, with the same code that talks to AWS."""
+    return {
+        **object_store.FAKE_CREDENTIALS,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,  # the name botocore reads (AWS_REGION: the other SDKs')
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": state.simulator_url,
+        "AWS_EC2_METADATA_DISABLED": "true",  # nothing to find there; do not wait for it
+        # The object store, for the data step, boto3 and the AWS CLI; absent in the no-S3 mode.
+        **(object_store.client_env(state.object_store_url) if state.object_store_url else {}),
+    }
 
 
 def _http_ok(url: str, *, token: str = "", cafile: Path | None = None) -> bool:

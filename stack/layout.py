@@ -38,6 +38,12 @@ class StackLayout:
         return self.root / "env"
 
     @property
+    def step_env_file(self) -> Path:
+        """The environment a pipeline step gets on this stack (KEY=VALUE lines, as `docker
+        run --env-file` and `run-local --env-file` read them)."""
+        return self.root / "step.env"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

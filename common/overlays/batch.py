@@ -40,6 +40,7 @@ TRANSFORM_JOB = KindRules(
     success=frozenset({"Completed"}),
     console_fragment="transform-jobs/{name}",
     log_group="/aws/sagemaker/TransformJobs",
+    log_streams="job",
     outputs=_transform_outputs,
 )
 
@@ -50,5 +51,6 @@ PROCESSING_JOB = KindRules(
     success=frozenset({"Completed"}),
     console_fragment="processing-jobs/{name}",
     log_group="/aws/sagemaker/ProcessingJobs",
+    log_streams="job",
     outputs=_processing_outputs,
 )

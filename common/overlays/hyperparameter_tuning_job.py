@@ -41,6 +41,7 @@ RULES = KindRules(
     success=frozenset({"Completed"}),
     console_fragment="hyper-tuning-jobs/{name}",
     log_group="/aws/sagemaker/TrainingJobs",
+    log_streams="tuning",
     outputs=_outputs,
     # The fields ACK v1.9.1 late-initializes in a tuning job's trainingJobDefinition, with the
     # values SageMaker reports when the create left them out (see the TrainingJob overlay for why).

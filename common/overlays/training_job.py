@@ -87,6 +87,7 @@ RULES = KindRules(
     secondary_field="secondaryStatus",
     console_fragment="jobs/{name}",
     log_group="/aws/sagemaker/TrainingJobs",
+    log_streams="job",
     outputs=_outputs,
     judge_extra=_judge,
     progress_note=_note,

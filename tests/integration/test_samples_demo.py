@@ -62,6 +62,13 @@ def test_demo(cluster: Cluster) -> None:
                                 timeout=60, check=False)
         assert listed.returncode == 0, listed.stderr
         assert f"mnist-kmeans/models/{job}/output/model.tar.gz" in listed.stdout.split()
+        # The training step streams its job's own log lines (step.env: credentials, the Logs endpoint).
+        assert "following the job's CloudWatch logs: /aws/sagemaker/TrainingJobs" in out
+        training_log = re.findall(r"^\[sagemaker-trainingjob\] \[algo-1-\d+\] (.*)$", out, re.MULTILINE)
+        assert training_log[0] == "Docker entrypoint called with argument(s): train", out[-6000:]
+        assert training_log[-1] == "Reporting training SUCCESS"
+        assert len(training_log) == len(set(training_log))
+        assert re.search(r"^\[sagemaker-transformjob\] \[i-[0-9a-f]{17}-\d+/data-log\] Batch transform complete$", out, re.MULTILINE)
     else:
         assert result.returncode == 1, out[-6000:]
         assert "THE ACK CONTROLLER IS NOT RUNNING IN THIS STACK" in out

@@ -4,13 +4,17 @@ controller drives TrainingJobs through the simulator, and the object store serve
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import botocore.session
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 from kubernetes import client, config
 
 from sagemaker_ack_kfp.codegen.ack_release import pinned_versions
@@ -45,6 +49,28 @@ def test_second_stack_up_reuses_the_running_stack(cluster: Cluster) -> None:
     before = cluster.stack.load_state()
     again = cluster.stack.up(require_controller=False)
     assert before is not None and again.pids == before.pids
+
+
+def test_steps_get_aws_credentials_and_the_simulator_as_cloudwatch_logs_from_one_file(cluster: Cluster) -> None:
+    """.stack/step.env is what run-local --env-file hands every step; .stack/env exports the same."""
+    if cluster.stack is None or cluster.state is None:
+        pytest.skip("local stack only")
+    lines = [line for line in cluster.stack.layout.step_env_file.read_text().splitlines() if line and not line.startswith("#")]
+    step_env = dict(line.split("=", 1) for line in lines)
+    assert step_env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] == cluster.state.simulator_url
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= set(step_env)
+    exported = cluster.stack.layout.env_file.read_text()
+    assert all(f"export {key}={value}\n" in exported for key, value in step_env.items())
+    # botocore, with nothing but that environment, reaches the simulator's Logs endpoint.
+    with mock.patch.dict(os.environ, step_env, clear=True):
+        logs = botocore.session.Session().create_client("logs")
+        assert logs.meta.endpoint_url == cluster.state.simulator_url
+        try:
+            found = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="no-such-job/")
+        except ClientError as exc:  # no job of the stack has written the group yet
+            assert exc.response["Error"]["Code"] == "ResourceNotFoundException"
+        else:
+            assert found["logStreams"] == []
 
 
 def test_api_server_rejects_a_wrong_type_by_the_crd_schema(cluster: Cluster, namespace: str) -> None:

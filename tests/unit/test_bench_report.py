@@ -74,6 +74,22 @@ def test_the_table_puts_ours_next_to_the_baseline_with_verdicts() -> None:
     assert "| 50 steps at once: succeeded | 50/50 |" in table
 
 
+def test_the_logs_table_puts_streaming_next_to_not_streaming_with_the_extra_cost() -> None:
+    metrics = good_metrics()
+    metrics["ours"] |= {"cpu_seconds": summary(0.6, 0.7), "log_lines": summary(0, 0)}
+    metrics["ours_logs"] = {
+        **metrics["ours"], "overhead_seconds": summary(0.45, 0.7), "max_rss_mb": summary(95.5, 97),
+        "cpu_seconds": summary(0.75, 0.9), "log_lines": summary(13, 13), "logs_requests_per_step": 12.4,
+    }
+    table = report.logs_markdown({"metrics": metrics})
+    assert "| step overhead p50 / p95 (s) | 0.40 / 0.60 | 0.45 / 0.70 | +0.05 s |" in table
+    assert "| peak RSS p50 / max (MB) | 77 / 78 | 95.5 / 97 | +18.5 MB |" in table
+    assert "| CloudWatch Logs requests per step (mean) | 0 | 12.4 |  |" in table
+    assert "| job log lines printed per step (p50) | 0 | 13 |  |" in table
+    # An older results file without the logs flavour still renders.
+    assert "| step overhead p50 / p95 (s) | 0.40 / 0.60 | — | — |" in report.logs_markdown({"metrics": good_metrics()})
+
+
 def test_readme_section_is_replaced_between_markers_and_appended_otherwise() -> None:
     section = f"{report.README_BEGIN}\nnew\n{report.README_END}"
     text = f"# Bench\n\n{report.README_BEGIN}\nold\n{report.README_END}\n\n## After\n"

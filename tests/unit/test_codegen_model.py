@@ -70,11 +70,23 @@ def test_runtime_inputs_come_after_the_spec_inputs(
         "timeout_seconds",
         "recoverable_grace_seconds",
         "no_controller_seconds",
+        "stream_logs",
     ]
     assert all(i.optional and i.field is None for i in training.runtime_inputs)
     endpoint = _model(ack_release, overlays, "Endpoint")
     extra = endpoint.runtime_inputs[-1]
     assert (extra.name, extra.type, extra.default) == ("delete_on_cancel", "Bool", "False")
+
+
+def test_stream_logs_is_an_input_of_exactly_the_jobs_whose_logs_a_step_streams(
+    ack_release: AckRelease, overlays: tuple[Overlay, ...]
+) -> None:
+    from sagemaker_ack_kfp.overlays import rules_for
+
+    with_input = {o.kind for o in overlays if "stream_logs" in [i.name for i in _model(ack_release, overlays, o.kind).runtime_inputs]}
+    assert with_input == {"TrainingJob", "HyperParameterTuningJob", "ProcessingJob", "TransformJob"}
+    # The runtime follows the logs of the same kinds (codegen and runtime agree).
+    assert {o.kind for o in overlays if rules_for(o.kind).log_streams} == with_input
 
 
 def test_hpo_inputs(ack_release: AckRelease, overlays: tuple[Overlay, ...]) -> None:

@@ -33,6 +33,9 @@ if "--until-terminated" in a:
 print("identity", os.environ["SAGEMAKER_ACK_KFP_RUN_ID"], os.environ["SAGEMAKER_ACK_KFP_TASK"], a.get("--run", ""))
 if "--echo" in a:
     print("echo", a["--echo"])
+for name in a.get("--print-env", "").split(","):
+    if name:
+        print("env", name, os.environ.get(name, "<unset>"))
 if "--mark" in a:
     pathlib.Path(a["--mark"]).write_text("started")
 if "--wait-for" in a:
@@ -168,6 +171,36 @@ def test_secrets_are_masked_in_everything_printed(tmp_path: Path, capsys: pytest
     assert "hunter2-secret" not in out and "fast-and-loose" not in out
     assert '"DB_PASSWORD": "***"' in out  # the verbose command line shows the key, not the value
     assert "[step] echo pw is ***" in out
+
+
+def test_env_file_variables_reach_every_step_and_secret_values_are_not_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FROM_RUNNER", "inherited")
+    monkeypatch.setenv("PASSED_BY_NAME", "from the runner")
+    env_file = tmp_path / "step.env"
+    env_file.write_text(
+        "# the stack's step environment\n\nAWS_ENDPOINT_URL_CLOUDWATCH_LOGS=http://127.0.0.1:1234/x?a=b\n"
+        "AWS_SECRET_ACCESS_KEY=not-so-secret-value\nPASSED_BY_NAME\nNOT_SET_ANYWHERE\n"
+    )
+    later = tmp_path / "later.env"
+    later.write_text("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=http://127.0.0.1:5678\n")
+    names = "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,AWS_SECRET_ACCESS_KEY,PASSED_BY_NAME,NOT_SET_ANYWHERE,FROM_RUNNER"
+    doc = argo_pipeline({"one": {"args": ["--print-env", names]}, "two": {"args": ["--print-env", names], "after": ["one"]}}, {})
+    code, out, _ = run(tmp_path, doc, "--env-file", str(env_file), "--env-file", str(later), capsys=capsys)
+    assert code == 0, out
+    for step in ("one", "two"):
+        assert f"[{step}] env AWS_ENDPOINT_URL_CLOUDWATCH_LOGS http://127.0.0.1:5678" in out
+        assert f"[{step}] env AWS_SECRET_ACCESS_KEY ***" in out
+        assert f"[{step}] env PASSED_BY_NAME from the runner" in out
+        assert f"[{step}] env NOT_SET_ANYWHERE <unset>" in out
+        assert f"[{step}] env FROM_RUNNER inherited" in out  # on top of the runner's own environment
+    assert "not-so-secret-value" not in out
+
+    env_file.write_text("export AWS_REGION=us-east-1\n")  # a shell file is not an env file
+    path = tmp_path / "pipeline.yaml"
+    assert main([str(path), "--env-file", str(env_file)]) == 2
+    assert f"error: --env-file {env_file}, line 1: expected NAME=VALUE with a variable name, got 'export AWS_REGION'" in capsys.readouterr().err
 
 
 def test_parameters_and_document_errors_exit_2_without_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

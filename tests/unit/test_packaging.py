@@ -201,7 +201,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs(tmp_path: Path) -> None:
     clean_env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work)}
 
     names = {line.split("==")[0].lower() for line in run([str(python), "-m", "pip", "freeze"], cwd=work).stdout.split()}
-    assert {"kubernetes", "jsonschema", "pyyaml"} <= names
+    assert {"kubernetes", "jsonschema", "pyyaml", "botocore"} <= names  # botocore: stream_logs
     assert not names & DEV_ONLY, "dev extras must not be installed"
 
     helped = run([str(bin_dir / "sagemaker-ack-kfp"), "--help"], cwd=work, env=clean_env)
