@@ -1,6 +1,8 @@
 """The local control plane: etcd, kube-apiserver (RBAC, token auth, TokenRequest), the ACK
 sagemaker-controller's CRDs and RBAC, the SageMaker API simulator, and the real ACK controller
 authenticating as its own service account. Everything listens on 127.0.0.1 with free ports.
+With `node="auto"|"required"`, also a real node (node.py): kube-controller-manager,
+kube-scheduler, and containerd, kubelet and kube-proxy in a network namespace of their own.
 
 `up` is idempotent (a healthy stack is reused), `down` stops exactly the pids that `up` recorded,
 and `restart(piece)` restarts one process on the same port, for fault tests.
@@ -24,6 +26,8 @@ import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import AckRelease, locate, pinned_versions
 from sagemaker_ack_kfp.stack import bootstrap
+from sagemaker_ack_kfp.stack.node import RUNNING as NODE_RUNNING
+from sagemaker_ack_kfp.stack.node import Node
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 from sagemaker_ack_kfp.stack.pki import ensure_pki
 from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, wait_ready
@@ -51,6 +55,7 @@ class StackState:
     argv: dict[str, list[str]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     controller: str = "absent"  # "running", or why it is absent
+    node: str = "off"  # "running", or why there is none (node.py)
     simulator_phase_seconds: float = 1.0
 
     @property
@@ -100,14 +105,18 @@ class Stack:
         phase_seconds: float = 1.0,
         with_controller: bool = True,
         install_crds: bool = True,
+        node: str = "off",
     ) -> StackState:
         """Start every piece (or reuse a healthy stack). `with_controller=False` and
-        `install_crds=False` make the partial stacks that tests of those failures need."""
+        `install_crds=False` make the partial stacks that tests of those failures need.
+        node: "auto" (where this machine can run one), "required" or "off"."""
         existing = self.running()
         if existing:
-            _say(f"already up (API server {existing.server}, controller: {existing.controller}); reusing it")
+            _say(f"already up (API server {existing.server}, controller: {existing.controller}, node: {existing.node}); reusing it")
             if require_controller and existing.controller != "running":
                 raise StartFailed("controller", existing.controller, self.layout.log("controller"))
+            if node != "off":
+                self._ensure_node(existing, node)
             return existing
         if self.load_state():
             _say("found a partial stack from an earlier run; stopping it first")
@@ -131,9 +140,10 @@ class Stack:
         self._write_tokens(state)
         self._write_audit_policy()
         self._write_kubeconfig(self.layout.kubeconfig, state, ADMIN_USER, state.tokens[ADMIN_USER])
+        the_node, apiserver_extra = self._plan_node(state, node)
         try:
             self._start_etcd(state)
-            self._start_apiserver(state)
+            self._start_apiserver(state, apiserver_extra)
             if install_crds:
                 bootstrap.install_release(self.layout.kubeconfig, release)
                 _say(f"applied {len(release.crd_files)} CRDs; all Established")
@@ -142,6 +152,8 @@ class Stack:
                 self._start_controller(state, release, required=require_controller)
             else:
                 state.controller = "not started (partial stack)"
+            if the_node:
+                the_node.start(state, lambda: self._save_state(state))
         except StartFailed:
             self._save_state(state)
             raise
@@ -149,6 +161,44 @@ class Stack:
         self._write_env(state)
         _say(f"up: kubectl --kubeconfig {self.layout.kubeconfig} get trainingjobs -A")
         return state
+
+    def _plan_node(self, state: StackState, mode: str) -> tuple[Node | None, list[str]]:
+        """Whether this stack gets a node, and the API server flags that node needs."""
+        if mode == "off":
+            state.node = "off (not asked for: NODE=0, or a stack the tests started)"
+            return None, []
+        the_node = Node(self.layout)
+        reason = the_node.preflight(mode)
+        if reason:
+            state.node = f"not started: {reason}"
+            _say(f"node: NOT STARTED - {reason}; the stack runs without it")
+            return None, []
+        return the_node, the_node.prepare(self.layout.pki)
+
+    def _ensure_node(self, state: StackState, mode: str) -> None:
+        """On a reused stack, (re)start a node that is asked for but not running."""
+        the_node = Node(self.layout)
+        if state.node == NODE_RUNNING and all(is_alive(state.pids.get(p, 0)) for p in ("containerd", "kubelet", "kube-proxy", "relay")):
+            return
+        if not any(arg.startswith("--egress-selector-config-file") for arg in state.argv.get("kube-apiserver", [])):
+            reason = "this stack's API server was started without a node; `make stack-down` first"
+            if mode == "required":
+                raise StartFailed("node", reason, self.layout.log("node"))
+            _say(f"node: NOT STARTED - {reason}")
+            return
+        reason = the_node.preflight(mode)
+        if reason:
+            state.node = f"not started: {reason}"
+            _say(f"node: NOT STARTED - {reason}")
+            self._save_state(state)
+            return
+        _say("node: not running in the reused stack; (re)starting it")
+        the_node.stop(state, quiet=True)
+        try:
+            the_node.start(state, lambda: self._save_state(state))
+        finally:
+            self._save_state(state)
+            self._write_env(state)
 
     def _require_binaries(self, names: tuple[str, ...]) -> None:
         missing = [f"{name} ({self.binaries[name]})" for name in names if not self.binaries[name].exists()]
@@ -233,7 +283,7 @@ class Stack:
         ]
         self._launch("etcd", state, argv, lambda: _http_ok(f"{client}/health"))
 
-    def _start_apiserver(self, state: StackState) -> None:
+    def _start_apiserver(self, state: StackState, extra: list[str] | None = None) -> None:
         pki = self.layout.pki
         argv = [
             str(self.binaries["kube-apiserver"]),
@@ -261,6 +311,7 @@ class Stack:
             "--profiling=false",
             "--v=1",
         ]
+        argv = _with_flags(argv, extra or [])
         self._launch("kube-apiserver", state, argv, lambda: self._apiserver_ready(state), timeout=90)
 
     def _apiserver_ready(self, state: StackState) -> bool:
@@ -334,6 +385,7 @@ class Stack:
             "SAGEMAKER_SIMULATOR_URL": state.simulator_url,
             "ETCD_URL": f"http://127.0.0.1:{state.ports['etcd']}",
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
+            "NODE": "running" if state.node == NODE_RUNNING else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
         }
@@ -346,6 +398,7 @@ class Stack:
             if not quiet:
                 _say("nothing to stop (no .stack/state.json)")
             return
+        Node(self.layout).stop(state, quiet=quiet)  # first: its pods talk to the API server
         for piece in reversed(PIECES):
             pid = state.pids.get(piece)
             if pid and is_alive(pid):
@@ -354,6 +407,18 @@ class Stack:
                     _say(f"{piece}: stopped (pid {pid})")
         self.layout.state_file.unlink(missing_ok=True)
         self.layout.env_file.unlink(missing_ok=True)
+
+    def stop_node(self) -> None:
+        """Stop the node alone (the control plane keeps running); tests of its clean-up use it."""
+        state = self._require_state()
+        Node(self.layout).stop(state)
+        self._save_state(state)
+        self._write_env(state)
+
+    def start_node(self, mode: str = "required") -> StackState:
+        state = self._require_state()
+        self._ensure_node(state, mode)
+        return state
 
     def kill(self, piece: str) -> None:
         """Stop one piece without restarting it (fault tests)."""
@@ -391,10 +456,17 @@ class Stack:
             "server": state.server,
             "simulator": state.simulator_url,
             "controller": state.controller,
+            "node": state.node,
             "pieces": {piece: {"pid": pid, "alive": is_alive(pid)} for piece, pid in state.pids.items()},
             "kubeconfig": str(self.layout.kubeconfig),
             "logs": str(self.layout.logs),
         }
+
+
+def _with_flags(argv: list[str], extra: list[str]) -> list[str]:
+    """argv with each --flag=value of extra replacing a flag of the same name, or appended."""
+    names = {flag.split("=", 1)[0] for flag in extra}
+    return [arg for arg in argv if arg.split("=", 1)[0] not in names] + extra
 
 
 def _http_ok(url: str, *, token: str = "", cafile: Path | None = None) -> bool:
