@@ -4,6 +4,9 @@
 # Compiles samples/mnist_kmeans with KFP SDK 1.8 (the virtualenv from hack/kfp-venvs.sh), runs
 # the compiled Argo Workflow step by step with the local runner (sagemaker_ack_kfp.localrun)
 # in a namespace of its own, then shows every step's outputs and the custom resources.
+# When the stack runs a node (NODE=running in .stack/env), every step is a real Pod, as KFP runs
+# it: the component image, the pipeline's service account (granted with rbac/setup.sh), its own
+# pod's identity; otherwise each step is a local process.
 # Needs a running stack (`make stack-up`, which `make demo` runs first).
 #
 # Env: SAGEMAKER_ACK_KFP_STACK_DIR  the stack to use (default: .stack in the repository)
@@ -44,6 +47,16 @@ mkdir -p "$workdir"
 compiled="$workdir/mnist_kmeans.yaml"
 report="$workdir/report.json"
 controller="${ACK_CONTROLLER:-absent}"
+node="${NODE:-absent}"
+service_account=default-editor  # what KFP's multi-user mode runs a profile's pipelines as
+if [[ "$node" == "running" ]]; then
+  how="as a real Pod on the stack's node (image ghcr.io/sagemaker-ack-kfp/components, service
+     account $service_account, granted with rbac/setup.sh)"
+  mode_args=(--mode pod --service-account "$service_account")
+else
+  how="as a local process (this stack has no node: see README.md, \"Local stack\")"
+  mode_args=(--mode process)
+fi
 
 cat <<EOF
 
@@ -53,9 +66,10 @@ This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
                         +-> EndpointConfig -> Endpoint
 
   1. compile it with KFP SDK 1.8 (an Argo Workflow, as KFP 1.8 would run it)
-  2. run every step locally (python -m sagemaker_ack_kfp.localrun) against the stack's API
-     server, in namespace $namespace: each step creates its custom resource, the ACK
-     controller turns it into SageMaker calls, answered by the SageMaker simulator
+  2. run every step (python -m sagemaker_ack_kfp.localrun) in namespace $namespace,
+     $how:
+     each step creates its custom resource, the ACK controller turns it into SageMaker calls,
+     answered by the SageMaker simulator
   3. show each step's outputs and the custom resources the run left behind
 EOF
 
@@ -102,10 +116,15 @@ kfp_python="$(sed -n 's/^kfp-1.8.22=//p' "$workdir/kfp-venvs.out")"
 # ----- 2. run ----------------------------------------------------------------------------------
 say "2/3 running it in namespace $namespace"
 "$KUBECTL" create namespace "$namespace" | sed 's/^/    /'
+if [[ "$node" == "running" ]]; then
+  # As a KFP profile has it: the pipeline's service account, granted least privilege.
+  "$KUBECTL" create serviceaccount "$service_account" -n "$namespace" | sed 's/^/    /'
+  "$repo/rbac/setup.sh" --namespace "$namespace" --service-account "$service_account" | sed 's/^/    /'
+fi
 set +e
 "$PY" -m sagemaker_ack_kfp.localrun "$compiled" \
   --param role_arn="$role_arn" --param bucket="$bucket" "${no_controller_params[@]}" \
-  --namespace "$namespace" --workdir "$workdir/steps" --report "$report"
+  --namespace "$namespace" --workdir "$workdir/steps" --report "$report" "${mode_args[@]}"
 status=$?
 set -e
 
@@ -130,16 +149,22 @@ echo
 kinds="trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
 echo "  \$ kubectl get $kinds -n $namespace"
 "$KUBECTL" get "$kinds" -n "$namespace" 2>&1 | sed 's/^/  /'
+if [[ "$node" == "running" ]]; then
+  echo
+  echo "  \$ kubectl get pods -n $namespace -L pipeline/runid"
+  "$KUBECTL" get pods -n "$namespace" -L pipeline/runid 2>&1 | sed 's/^/  /'
+fi
 
 cat <<EOF
 
 Look around (after \`source $stack_dir/env\`):
   \$KUBECTL get $kinds -n $namespace
   \$KUBECTL get trainingjobs -n $namespace -o yaml   # the spec each step wrote, the controller's status
+  \$KUBECTL get pods -n $namespace; \$KUBECTL logs -n $namespace <pod>   # each step's pod and its log (pod mode)
   \$KUBECTL api-resources --api-group=sagemaker.services.k8s.aws   # every SageMaker kind
   $PY -m sagemaker_ack_kfp.simulator list --url \$SAGEMAKER_SIMULATOR_URL   # what "SageMaker" holds
   ls $workdir                                      # compiled pipeline, report.json, step outputs
-  $PY -m sagemaker_ack_kfp.localrun $compiled --param role_arn=$role_arn --param bucket=$bucket --namespace $namespace
+  $PY -m sagemaker_ack_kfp.localrun $compiled --param role_arn=$role_arn --param bucket=$bucket --namespace $namespace ${mode_args[*]}
                                                    # run it again (a new run id: new resources)
 Stop the stack: make stack-down
 EOF

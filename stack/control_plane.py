@@ -179,6 +179,8 @@ class Stack:
         """On a reused stack, (re)start a node that is asked for but not running."""
         the_node = Node(self.layout)
         if state.node == NODE_RUNNING and all(is_alive(state.pids.get(p, 0)) for p in ("containerd", "kubelet", "kube-proxy", "relay")):
+            if the_node.preflight(mode) is None:
+                the_node.refresh_images()
             return
         if not any(arg.startswith("--egress-selector-config-file") for arg in state.argv.get("kube-apiserver", [])):
             reason = "this stack's API server was started without a node; `make stack-down` first"

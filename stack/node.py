@@ -36,7 +36,7 @@ from kubernetes.client.rest import ApiException
 from sagemaker_ack_kfp.stack import images, node_config, node_host, node_pki
 from sagemaker_ack_kfp.stack.node_layout import NodeLayout
 from sagemaker_ack_kfp.stack.node_network import CLUSTER_CIDR, NETNS, NODE_IP, NODE_NAME, POD_CIDR, SERVICE_CIDR
-from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, wait_ready
+from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, stop_all, wait_ready
 
 if TYPE_CHECKING:
     from sagemaker_ack_kfp.stack.control_plane import StackState
@@ -270,6 +270,11 @@ class Node:
         argv = ["containerd", f"--config={self.layout.containerd_config}", "--log-level=warn"]
         self._launch("containerd", state, argv, lambda: self._ctr("version", timeout=5).returncode == 0, netns=True)
 
+    def refresh_images(self) -> None:
+        """On a reused stack: import images rebuilt since (a project file changed)."""
+        self._snapshotter = self._configured_snapshotter()
+        self._import_images()
+
     def _import_images(self) -> None:
         try:
             imported = json.loads(self.layout.images_file.read_text())
@@ -322,9 +327,11 @@ class Node:
             self._remove_containers(say)
         self._stop_piece("containerd", state, say)
         self._clean_machine(quiet=quiet, keep_claim_of_others=True)
-        self._stop_piece("relay", state, say)
-        for piece in reversed(CONTROL_PIECES):
-            self._stop_piece(piece, state, say)
+        # The rest hold no machine-wide state: signalled together, each waited for.
+        rest = {piece: state.pids.pop(piece) for piece in ("relay", *CONTROL_PIECES) if piece in state.pids}
+        stop_all(list(rest.values()), grace_seconds=15)
+        for piece, pid in rest.items():
+            say(f"{piece}: stopped (pid {pid})")
         if state.node == RUNNING:
             state.node = "stopped"
 

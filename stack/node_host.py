@@ -25,8 +25,12 @@ from sagemaker_ack_kfp.stack.node_network import NETNS
 MACHINE_DIR = Path("/run/sagemaker-ack-kfp")
 CLAIM_FILE = MACHINE_DIR / "node.json"
 BASELINE_FILE = MACHINE_DIR / "node-baseline.json"
+LAST_BASELINE_FILE = MACHINE_DIR / "node-baseline.last.json"  # the stopped node's, for checking
 NETNS_DIR = Path("/run/netns")
 CGROUP_MOUNT = Path("/sys/fs/cgroup")
+# Folders kubelet and containerd create outside the node's folder, whatever their configuration
+# (libcni's result cache, kubelet's container log links): removed at stop if they were not there.
+MACHINE_FOLDERS = (Path("/var/lib/cni/results"), Path("/var/lib/cni"), Path("/var/log/containers"), Path("/run/containerd/s"), Path("/run/containerd"))
 # What kubelet sets at start (pkg/kubelet/cm: setupKernelTunables); restored by `down`.
 KUBELET_SYSCTLS = (
     "vm/overcommit_memory",
@@ -279,7 +283,7 @@ def record_baseline() -> dict[str, Any]:
         "iptables": iptables_rules(),
         "mounts": sorted(set(mount_points())),
         "netns": netns_names(),
-        "run_containerd_existed": Path("/run/containerd").exists(),
+        "folders_existing": [str(path) for path in MACHINE_FOLDERS if path.exists()],
     }
     MACHINE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = BASELINE_FILE.with_suffix(".tmp")
@@ -307,15 +311,43 @@ def restore_baseline() -> list[str]:
         if now != value:
             write_sysctl(name, value)
             restored.append(f"{name.replace('/', '.')}: {now} -> {value}")
-    # containerd's shims put their sockets in /run/containerd/s whatever the state folder.
-    if not baseline.get("run_containerd_existed"):
-        for leftover in (Path("/run/containerd/s"), Path("/run/containerd")):
+    for folder in MACHINE_FOLDERS:  # deepest first; only empty ones
+        if str(folder) not in baseline.get("folders_existing", []):
             try:
-                leftover.rmdir()
+                folder.rmdir()
             except OSError:
                 pass
     return restored
 
 
 def forget_baseline() -> None:
-    BASELINE_FILE.unlink(missing_ok=True)
+    """The node is gone and the machine restored: keep the record only for `differences`."""
+    if BASELINE_FILE.exists():
+        BASELINE_FILE.replace(LAST_BASELINE_FILE)
+
+
+def differences(baseline: dict[str, Any], *, node_dir: Path, cgroup_parent: str) -> list[str]:
+    """What differs from the machine before the node started: every sysctl, the machine's own
+    iptables rules, mounts, network namespaces, processes and cgroups the node used. Empty means
+    the node left nothing behind."""
+    found = []
+    now = sysctl_snapshot()
+    for name, value in sorted(baseline["sysctls"].items()):
+        if name in now and now[name] != value:
+            found.append(f"sysctl {name.replace('/', '.')} is {now[name]!r}, was {value!r}")
+    if iptables_rules() != baseline["iptables"]:
+        found.append("this machine's iptables rules changed")
+    for point in sorted(set(mount_points()) - set(baseline["mounts"])):
+        found.append(f"mount {point}")
+    for point in mounts_below(node_dir):
+        found.append(f"mount below the node's folder: {point}")
+    for name in sorted(set(netns_names()) - set(baseline["netns"])):
+        found.append(f"network namespace {name}")
+    for pid, cmdline in processes_mentioning(str(node_dir)):
+        found.append(f"process {pid}: {cmdline[:160]}")
+    for pid in pids_in_netns():
+        found.append(f"process {pid} in the node's network namespace")
+    for hierarchy in cgroup_hierarchies():
+        if (hierarchy / cgroup_parent.strip("/")).exists():
+            found.append(f"cgroup {hierarchy / cgroup_parent.strip('/')}")
+    return found

@@ -148,7 +148,7 @@ def test_a_failed_step_stops_its_dependents_but_not_other_branches(tmp_path: Pat
     assert report["status"] == "Failed"
     assert steps["train"] | {"duration_seconds": None} == {
         "name": "train", "status": "Failed", "exit_code": 3, "duration_seconds": None,
-        "reason": "error: step said no (no controller)", "outputs": {},
+        "reason": "error: step said no (no controller)", "outputs": {}, "attempts": 1,
     }
     assert steps["model"]["status"] == "Skipped" and steps["model"]["reason"] == "upstream step train failed"
     assert steps["deploy"]["status"] == "Skipped" and steps["deploy"]["reason"] == "upstream step model skipped"
