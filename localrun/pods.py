@@ -47,11 +47,13 @@ _FATAL_WAITING = {
     "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
 }
 _POD_NAME_MAX = 63  # the pod's hostname is its name cut to 63: the step finds its pod by HOSTNAME
+_LABEL_MAX = 63
 
 
 def workflow_name(run: RunContext) -> str:
-    """What Argo would name the run's Workflow (the same as {{workflow.name}} resolves to)."""
-    return f"{run.pipeline_name}-{run.run_id[:8]}"
+    """What Argo would name the run's Workflow: the pipeline's name and a suffix of the run, as a
+    DNS label (it is also a label value)."""
+    return _dns_label(f"{run.pipeline_name}-{run.run_id[:8]}")[:_LABEL_MAX].strip("-")
 
 
 def node_name(run: RunContext, attempt: Attempt) -> str:
@@ -64,6 +66,12 @@ def pod_name(run: RunContext, attempt: Attempt) -> str:
     digest = str(int(hashlib.sha256(node_name(run, attempt).encode() + os.urandom(8)).hexdigest()[:8], 16))
     prefix = _dns_label(f"{workflow_name(run)}-{attempt.task}")[: _POD_NAME_MAX - len(digest) - 1].rstrip("-")
     return f"{prefix}-{digest}"
+
+
+def label_value(text: str) -> str:
+    """A Kubernetes label value: at most 63 characters, alphanumeric at both ends."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)[:_LABEL_MAX]
+    return cleaned.strip("-_.")
 
 
 def _dns_label(text: str) -> str:
@@ -87,7 +95,7 @@ def pod_manifest(run: RunContext, attempt: Attempt, call: ContainerCall, *, serv
         {"name": f"output-{i}", "hostPath": {"path": str(call.output_dirs[inside]), "type": "Directory"}}
         for i, inside in enumerate(sorted(call.output_dirs))
     ]
-    labels = {**call.labels, WORKFLOW_LABEL: workflow_name(run), RUN_ID_LABEL: run.run_id}
+    labels = {**call.labels, WORKFLOW_LABEL: workflow_name(run), RUN_ID_LABEL: label_value(run.run_id)}
     annotations = {**call.annotations, NODE_NAME_ANNOTATION: node_name(run, attempt)}
     return {
         "apiVersion": "v1",
@@ -323,4 +331,4 @@ def _message(exc: ApiException) -> str:
 
 
 def kept_pods_hint(run: RunContext) -> str:
-    return f"kubectl get pods -n {run.namespace} -l {RUN_ID_LABEL}={run.run_id}"
+    return f"kubectl get pods -n {run.namespace} -l {RUN_ID_LABEL}={label_value(run.run_id)}"
