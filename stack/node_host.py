@@ -321,15 +321,21 @@ def restore_baseline() -> list[str]:
 
 
 def forget_baseline() -> None:
-    """The node is gone and the machine restored: keep the record only for `differences`."""
+    """The node is gone and the machine restored: keep the record only for `differences`. A
+    baseline whose sysctls are not all back stays, so that the next start does not take kubelet's
+    values for the machine's own."""
+    baseline = read_baseline()
+    if baseline and any(read_sysctl(name) != value for name, value in baseline["kubelet_sysctls"].items()):
+        return
     if BASELINE_FILE.exists():
         BASELINE_FILE.replace(LAST_BASELINE_FILE)
 
 
-def differences(baseline: dict[str, Any], *, node_dir: Path, cgroup_parent: str) -> list[str]:
+def differences(baseline: dict[str, Any], *, node_dir: Path, cgroup_parent: str, keep_pids: frozenset[int] | set[int] = frozenset()) -> list[str]:
     """What differs from the machine before the node started: every sysctl, the machine's own
     iptables rules, mounts, network namespaces, processes and cgroups the node used. Empty means
-    the node left nothing behind."""
+    the node left nothing behind. keep_pids: the control plane, which names node files in its
+    flags (the API server's kubelet client certificate) and keeps running."""
     found = []
     now = sysctl_snapshot()
     for name, value in sorted(baseline["sysctls"].items()):
@@ -344,6 +350,8 @@ def differences(baseline: dict[str, Any], *, node_dir: Path, cgroup_parent: str)
     for name in sorted(set(netns_names()) - set(baseline["netns"])):
         found.append(f"network namespace {name}")
     for pid, cmdline in processes_mentioning(str(node_dir)):
+        if pid in keep_pids:
+            continue
         found.append(f"process {pid}: {cmdline[:160]}")
     for pid in pids_in_netns():
         found.append(f"process {pid} in the node's network namespace")
