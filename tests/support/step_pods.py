@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes import client
 
@@ -20,6 +21,7 @@ from sagemaker_ack_kfp.localrun.launching import Attempt
 from sagemaker_ack_kfp.localrun.plan import ContainerCall, RunContext
 from sagemaker_ack_kfp.localrun.pods import CONTAINER, NODE_NAME_ANNOTATION, pod_manifest
 from sagemaker_ack_kfp.stack.images import component_image_name
+from sagemaker_ack_kfp.stack.processes import is_alive
 from tests.support.cluster import Cluster, wait_for
 from tests.support.component_command import COMPONENTS, resolve_args
 
@@ -34,6 +36,10 @@ def node_lock(cluster: Cluster, *, exclusive: bool = False) -> Iterator[None]:
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
+            state = cluster.stack.load_state()
+            if state is None or state.node != "running" or not is_alive(state.pids.get("kubelet", 0)):
+                # It ran when the session started: a test that stopped it could not start it again.
+                pytest.fail(f"the local stack's node is down: {state.node if state else 'no stack'}")
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
