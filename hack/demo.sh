@@ -4,9 +4,9 @@
 # Compiles samples/mnist_kmeans with KFP SDK 1.8 (the virtualenv from hack/kfp-venvs.sh), runs
 # the compiled Argo Workflow step by step with the local runner (sagemaker_ack_kfp.localrun)
 # in a namespace of its own, then shows every step's outputs and the custom resources.
-# When the stack runs a node (NODE=running in .stack/env), every step is a real Pod, as KFP runs
-# it: the component image, the pipeline's service account (granted with rbac/setup.sh), its own
-# pod's identity; otherwise each step is a local process.
+# When the stack runs a node (STACK_NODE=running in .stack/env), every step is a real Pod, as KFP
+# runs it: the component image, the pipeline's service account (granted with rbac/setup.sh), its
+# own pod's identity; otherwise each step is a local process.
 # Needs a running stack (`make stack-up`, which `make demo` runs first).
 #
 # Env: SAGEMAKER_ACK_KFP_STACK_DIR  the stack to use (default: .stack in the repository)
@@ -35,7 +35,7 @@ if [[ ! -f "$stack_dir/env" ]]; then
   exit 1
 fi
 # shellcheck disable=SC1091
-source "$stack_dir/env"  # KUBECONFIG, KUBECTL, SAGEMAKER_SIMULATOR_URL, ACK_CONTROLLER
+source "$stack_dir/env"  # KUBECONFIG, KUBECTL, SAGEMAKER_SIMULATOR_URL, ACK_CONTROLLER, STACK_NODE
 if ! "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
   echo "error: the stack's API server at $KUBE_APISERVER_URL does not answer (run \`make stack-up\`)" >&2
   exit 1
@@ -47,7 +47,7 @@ mkdir -p "$workdir"
 compiled="$workdir/mnist_kmeans.yaml"
 report="$workdir/report.json"
 controller="${ACK_CONTROLLER:-absent}"
-node="${NODE:-absent}"
+node="${STACK_NODE:-absent}"
 service_account=default-editor  # what KFP's multi-user mode runs a profile's pipelines as
 if [[ "$node" == "running" ]]; then
   how="as a real Pod on the stack's node (image ghcr.io/sagemaker-ack-kfp/components, service

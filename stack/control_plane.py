@@ -387,7 +387,7 @@ class Stack:
             "SAGEMAKER_SIMULATOR_URL": state.simulator_url,
             "ETCD_URL": f"http://127.0.0.1:{state.ports['etcd']}",
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
-            "NODE": "running" if state.node == NODE_RUNNING else "absent",
+            "STACK_NODE": "running" if state.node == NODE_RUNNING else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
         }

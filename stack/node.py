@@ -149,6 +149,7 @@ class Node:
         ca_file = self.stack_layout.pki / "ca.crt"
         server = state.server
         started = time.monotonic()
+        state.node = "starting (did not become ready: see the logs of its pieces)"
         claim = node_host.read_claim()
         if claim and claim.stack_dir != str(self.stack_layout.root):
             _say(f"node: taking over the stale node claim of {claim.stack_dir} (none of its processes runs)")
@@ -317,7 +318,8 @@ class Node:
     # ----- stop ----------------------------------------------------------------------------------
     def stop(self, state: StackState, *, quiet: bool = False) -> None:
         say = (lambda _m: None) if quiet else _say
-        if state.node != RUNNING and not any(piece in state.pids for piece in PIECES):
+        started = state.node == RUNNING or state.node.startswith("starting")
+        if not started and not any(piece in state.pids for piece in PIECES):
             return  # this stack never started a node (a private test stack, NODE=0)
         if is_alive(state.pids.get("kubelet", 0)) and is_alive(state.pids.get("kube-apiserver", 0)):
             self._delete_pods(say)
