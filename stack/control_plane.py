@@ -165,7 +165,8 @@ class Stack:
     def _plan_node(self, state: StackState, mode: str) -> tuple[Node | None, list[str]]:
         """Whether this stack gets a node, and the API server flags that node needs."""
         if mode == "off":
-            state.node = "off (not asked for: NODE=0, or a stack the tests started)"
+            state.node = "off (not asked for: NODE=0, or a private stack a test started)"
+            _say("node: off (NODE=0); steps run as local processes, node tests are skipped")
             return None, []
         the_node = Node(self.layout)
         reason = the_node.preflight(mode)
