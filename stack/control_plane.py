@@ -166,7 +166,7 @@ class Stack:
         """Whether this stack gets a node, and the API server flags that node needs."""
         if mode == "off":
             state.node = "off (not asked for: NODE=0, or a private stack a test started)"
-            _say("node: off (NODE=0); steps run as local processes, node tests are skipped")
+            _say(f"node: {state.node}; steps run as local processes, node tests are skipped")
             return None, []
         the_node = Node(self.layout)
         reason = the_node.preflight(mode)
