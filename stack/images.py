@@ -214,8 +214,8 @@ def _debootstrap(target: Path, *, log: Path) -> None:
         for path in (target / leftover).glob("*"):
             if path.is_file():
                 path.unlink()
-    for path in ("etc/resolv.conf", "etc/hostname"):
-        (target / path).unlink(missing_ok=True)
+    for machine_file in ("etc/resolv.conf", "etc/hostname"):
+        (target / machine_file).unlink(missing_ok=True)
 
 
 def _unmount_below(root: Path) -> None:

@@ -77,7 +77,7 @@ async def _splice(a: tuple[asyncio.StreamReader, asyncio.StreamWriter], b: tuple
 
 
 class Relay:
-    def __init__(self, namespaces: Namespaces, api_port: int, allowed: list[ipaddress.IPv4Network]) -> None:
+    def __init__(self, namespaces: Namespaces, api_port: int, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
         self.namespaces = namespaces
         self.api_port = api_port
         self.allowed = allowed
