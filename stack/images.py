@@ -247,6 +247,11 @@ def build_base() -> str:
             podman("import", "--change", 'CMD ["python3"]', str(archive), name),
             log=logs / "base-import.log", what="podman import (base)",
         )
+    # Bases of earlier recipes: nothing builds on them any more.
+    listed = subprocess.run(podman("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                                   f"reference={name.rsplit(':', 1)[0]}"), capture_output=True, text=True, check=False)
+    for old in set(listed.stdout.split()) - {name}:
+        subprocess.run(podman("rmi", old), capture_output=True, check=False)
     _say(f"base: built {name}")
     return name
 
