@@ -26,8 +26,7 @@ import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import AckRelease, locate, pinned_versions
 from sagemaker_ack_kfp.stack import bootstrap
-from sagemaker_ack_kfp.stack.node import RUNNING as NODE_RUNNING
-from sagemaker_ack_kfp.stack.node import Node
+from sagemaker_ack_kfp.stack import node as node_module
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 from sagemaker_ack_kfp.stack.pki import ensure_pki
 from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, wait_ready
@@ -116,7 +115,7 @@ class Stack:
             if require_controller and existing.controller != "running":
                 raise StartFailed("controller", existing.controller, self.layout.log("controller"))
             if node != "off":
-                self._ensure_node(existing, node)
+                node_module.ensure(self.layout, existing, node, persist=lambda: self._persist(existing))
             return existing
         if self.load_state():
             _say("found a partial stack from an earlier run; stopping it first")
@@ -140,7 +139,7 @@ class Stack:
         self._write_tokens(state)
         self._write_audit_policy()
         self._write_kubeconfig(self.layout.kubeconfig, state, ADMIN_USER, state.tokens[ADMIN_USER])
-        the_node, apiserver_extra = self._plan_node(state, node)
+        the_node, apiserver_extra = node_module.plan(self.layout, state, node)
         try:
             self._start_etcd(state)
             self._start_apiserver(state, apiserver_extra)
@@ -161,47 +160,6 @@ class Stack:
         self._write_env(state)
         _say(f"up: kubectl --kubeconfig {self.layout.kubeconfig} get trainingjobs -A")
         return state
-
-    def _plan_node(self, state: StackState, mode: str) -> tuple[Node | None, list[str]]:
-        """Whether this stack gets a node, and the API server flags that node needs."""
-        if mode == "off":
-            state.node = "off (not asked for: NODE=0, or a private stack a test started)"
-            _say(f"node: {state.node}; steps run as local processes, node tests are skipped")
-            return None, []
-        the_node = Node(self.layout)
-        reason = the_node.preflight(mode)
-        if reason:
-            state.node = f"not started: {reason}"
-            _say(f"node: NOT STARTED - {reason}; the stack runs without it")
-            return None, []
-        return the_node, the_node.prepare(self.layout.pki)
-
-    def _ensure_node(self, state: StackState, mode: str) -> None:
-        """On a reused stack, (re)start a node that is asked for but not running."""
-        the_node = Node(self.layout)
-        if state.node == NODE_RUNNING and all(is_alive(state.pids.get(p, 0)) for p in ("containerd", "kubelet", "kube-proxy", "relay")):
-            if the_node.preflight(mode) is None:
-                the_node.refresh_images()
-            return
-        if not any(arg.startswith("--egress-selector-config-file") for arg in state.argv.get("kube-apiserver", [])):
-            reason = "this stack's API server was started without a node; `make stack-down` first"
-            if mode == "required":
-                raise StartFailed("node", reason, self.layout.log("node"))
-            _say(f"node: NOT STARTED - {reason}")
-            return
-        reason = the_node.preflight(mode)
-        if reason:
-            state.node = f"not started: {reason}"
-            _say(f"node: NOT STARTED - {reason}")
-            self._save_state(state)
-            return
-        _say("node: not running in the reused stack; (re)starting it")
-        the_node.stop(state, quiet=True)
-        try:
-            the_node.start(state, lambda: self._save_state(state))
-        finally:
-            self._save_state(state)
-            self._write_env(state)
 
     def _require_binaries(self, names: tuple[str, ...]) -> None:
         missing = [f"{name} ({self.binaries[name]})" for name in names if not self.binaries[name].exists()]
@@ -388,7 +346,7 @@ class Stack:
             "SAGEMAKER_SIMULATOR_URL": state.simulator_url,
             "ETCD_URL": f"http://127.0.0.1:{state.ports['etcd']}",
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
-            "STACK_NODE": "running" if state.node == NODE_RUNNING else "absent",
+            "STACK_NODE": "running" if state.node == node_module.RUNNING else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
         }
@@ -401,7 +359,7 @@ class Stack:
             if not quiet:
                 _say("nothing to stop (no .stack/state.json)")
             return
-        Node(self.layout).stop(state, quiet=quiet)  # first: its pods talk to the API server
+        node_module.Node(self.layout).stop(state, quiet=quiet)  # first: its pods talk to the API server
         for piece in reversed(PIECES):
             pid = state.pids.get(piece)
             if pid and is_alive(pid):
@@ -414,14 +372,17 @@ class Stack:
     def stop_node(self) -> None:
         """Stop the node alone (the control plane keeps running); tests of its clean-up use it."""
         state = self._require_state()
-        Node(self.layout).stop(state)
-        self._save_state(state)
-        self._write_env(state)
+        node_module.Node(self.layout).stop(state)
+        self._persist(state)
 
     def start_node(self, mode: str = "required") -> StackState:
         state = self._require_state()
-        self._ensure_node(state, mode)
+        node_module.ensure(self.layout, state, mode, persist=lambda: self._persist(state))
         return state
+
+    def _persist(self, state: StackState) -> None:
+        self._save_state(state)
+        self._write_env(state)
 
     def kill(self, piece: str) -> None:
         """Stop one piece without restarting it (fault tests)."""

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from sagemaker_ack_kfp.stack.control_plane import StackState
     from sagemaker_ack_kfp.stack.layout import StackLayout
 
+NODE_PIECES_ALIVE = ("containerd", "kubelet", "kube-proxy", "relay")
+
 # Start order; `stop` goes the other way.
 CONTROL_PIECES = ("kube-controller-manager", "kube-scheduler")
 NODE_PIECES = ("relay", "containerd", "kubelet", "kube-proxy")
@@ -419,6 +421,49 @@ class Node:
         node_host.forget_baseline()
         if claim:
             node_host.release_claim(claim.stack_dir)
+
+
+def plan(stack_layout: StackLayout, state: StackState, mode: str) -> tuple[Node | None, list[str]]:
+    """Whether a new stack gets a node (state.node says why not), and the API server flags it needs."""
+    if mode == "off":
+        state.node = "off (not asked for: NODE=0, or a private stack a test started)"
+        _say(f"node: {state.node}; steps run as local processes, node tests are skipped")
+        return None, []
+    the_node = Node(stack_layout)
+    reason = the_node.preflight(mode)
+    if reason:
+        state.node = f"not started: {reason}"
+        _say(f"node: NOT STARTED - {reason}; the stack runs without it")
+        return None, []
+    return the_node, the_node.prepare(stack_layout.pki)
+
+
+def ensure(stack_layout: StackLayout, state: StackState, mode: str, *, persist: Callable[[], None]) -> None:
+    """On a reused stack: import images rebuilt since, or (re)start a node that is asked for but
+    not running. persist() saves the state and the env file."""
+    the_node = Node(stack_layout)
+    if state.node == RUNNING and all(is_alive(state.pids.get(p, 0)) for p in NODE_PIECES_ALIVE):
+        if the_node.preflight(mode) is None:
+            the_node.refresh_images()
+        return
+    if not any(arg.startswith("--egress-selector-config-file") for arg in state.argv.get("kube-apiserver", [])):
+        without = "this stack's API server was started without a node; `make stack-down` first"
+        if mode == "required":
+            raise StartFailed("node", without, stack_layout.log("node"))
+        _say(f"node: NOT STARTED - {without}")
+        return
+    reason = the_node.preflight(mode)
+    if reason:
+        state.node = f"not started: {reason}"
+        _say(f"node: NOT STARTED - {reason}")
+        persist()
+        return
+    _say("node: not running in the reused stack; (re)starting it")
+    the_node.stop(state, quiet=True)
+    try:
+        the_node.start(state, persist)
+    finally:
+        persist()
 
 
 def _https_ok(url: str) -> bool:
