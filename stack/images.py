@@ -292,7 +292,9 @@ def build_components(base: str) -> ImageArchive:
     if bundle:
         trust = ["--volume", f"{bundle}:/run/build-ca-bundle.crt:ro", "--build-arg", "BUILD_CA_BUNDLE=/run/build-ca-bundle.crt"]
     _run_logged(
-        podman("build", "--pull=never", "--network=host", *trust, "--build-arg", f"BASE_IMAGE={base}",
+        # --no-cache: buildah's layer cache keys a RUN step by its text, not by what its
+        # `--mount=type=bind,from=build` brings, so a changed wheel would reuse the old install.
+        podman("build", "--pull=never", "--no-cache", "--network=host", *trust, "--build-arg", f"BASE_IMAGE={base}",
                "--build-arg", f"VERSION={version}", "-t", image.name, "-f", str(REPO_ROOT / "Dockerfile"), str(REPO_ROOT)),
         log=images_dir() / "logs" / "components-build.log", what="podman build (components)",
     )
