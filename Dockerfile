@@ -6,17 +6,32 @@
 #
 #   docker build --build-arg VERSION=0.1.0 -t ghcr.io/sagemaker-ack-kfp/components:0.1.0 .
 #
+# BASE_IMAGE is any Debian-like image with python3 3.11 and its venv module. The default is the
+# public Python image; the local stack builds on a base it makes from Debian's packages instead
+# (stack/images.py: podman build --pull=never --build-arg BASE_IMAGE=localhost/...).
+# The project lives in a virtualenv, /opt/venv, first on PATH: Debian's own python3 refuses
+# system-wide pip installs (PEP 668), the public image does not care.
+#
+# BUILD_CA_BUNDLE: a CA bundle for pip to trust, for builds behind a TLS-inspecting proxy (the
+# local stack mounts this machine's there); unset by default, and never part of the image.
+#
 # No ENTRYPOINT: KFP sets the container's command (python3 -u -m sagemaker_ack_kfp.component ...).
+ARG BASE_IMAGE=python:3.11.14-slim-bookworm
+ARG BUILD_CA_BUNDLE=""
 
 # ----- build: the project as a wheel (runtime dependencies only, no dev extras) --------------
-FROM python:3.11.14-slim-bookworm AS build
+FROM ${BASE_IMAGE} AS build
+ARG BUILD_CA_BUNDLE
 WORKDIR /src
 COPY . .
-RUN pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /wheels .
+RUN if [ -n "$BUILD_CA_BUNDLE" ]; then export PIP_CERT="$BUILD_CA_BUNDLE"; fi \
+    && python3 -m venv /opt/build \
+    && /opt/build/bin/pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /wheels .
 
 # ----- runtime --------------------------------------------------------------------------------
-FROM python:3.11.14-slim-bookworm
+FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0
+ARG BUILD_CA_BUNDLE
 LABEL org.opencontainers.image.title="sagemaker-ack-kfp components" \
       org.opencontainers.image.description="SageMaker components for Kubeflow Pipelines, built on the ACK SageMaker controller" \
       org.opencontainers.image.ref.name="ghcr.io/sagemaker-ack-kfp/components:${VERSION}" \
@@ -25,10 +40,13 @@ LABEL org.opencontainers.image.title="sagemaker-ack-kfp components" \
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
 # The wheel is mounted, not copied: it leaves no layer behind. Dependencies come from PyPI.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --root-user-action=ignore /wheels/*.whl \
+    if [ -n "$BUILD_CA_BUNDLE" ]; then export PIP_CERT="$BUILD_CA_BUNDLE"; fi \
+    && python3 -m venv /opt/venv \
+    && pip install /wheels/*.whl \
     && sagemaker-ack-kfp --help >/dev/null \
     && useradd --uid 1000 --user-group --create-home --shell /usr/sbin/nologin components
 # Numeric, so that runAsNonRoot can verify it.

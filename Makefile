@@ -9,9 +9,12 @@ STACK := $(PY) -m sagemaker_ack_kfp.stack
 STACK_UP_FLAGS ?= --allow-missing-controller
 # More `stack up` options, e.g. STACK_OPTIONS='--no-s3' (no object store) or '--profile realistic'.
 STACK_OPTIONS ?=
+# The node (kubelet, containerd, kube-proxy, kube-controller-manager, kube-scheduler; README,
+# "Local stack"): auto = wherever this machine can run one, 1 = required, 0 = none.
+NODE ?= auto
 PYTEST_WORKERS ?= 4
 
-.PHONY: help venv binaries stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench record-statuses clean
+.PHONY: help venv binaries node-prereqs stack-up stack-down stack-status generate generate-check test test-unit test-integration demo bench record-statuses clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,8 +32,11 @@ binaries: ## build (or reuse cached) etcd, kube-apiserver, kubectl and the ACK c
 	@hack/build-binaries.sh kubernetes etcd
 	@hack/build-binaries.sh controller || echo "==> WARNING: the ACK controller could not be built (see above); the stack runs without it"
 
-stack-up: venv binaries ## start the local control plane (idempotent)
-	@$(STACK) up $(STACK_UP_FLAGS) $(STACK_OPTIONS)
+node-prereqs: venv ## install (apt) and build what the node needs: binaries, images (NODE=0 skips)
+	@PY=$(PY) hack/node-prereqs.sh $(NODE)
+
+stack-up: venv binaries node-prereqs ## start the local control plane and node (idempotent; NODE=0: no node)
+	@$(STACK) up $(STACK_UP_FLAGS) --node=$(NODE) $(STACK_OPTIONS)
 
 stack-down: venv ## stop exactly what stack-up started
 	@$(STACK) down

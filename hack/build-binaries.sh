@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the local stack's binaries from their Go modules at the versions pinned in
 # hack/versions.env, and caches them outside the repo, keyed by version:
-#   $CACHE/kubernetes-<v>/bin/{kube-apiserver,kubectl}
+#   $CACHE/kubernetes-<v>/bin/{kube-apiserver,kubectl}                    (piece: kubernetes)
+#   $CACHE/kubernetes-<v>/bin/{kubelet,kube-controller-manager,kube-scheduler,kube-proxy}
+#   $CACHE/kubernetes-<v>/bin/pause   (the pod sandbox's pause.c, static)     (piece: node)
 #   $CACHE/etcd-<v>/bin/etcd
 #   $CACHE/ack-sagemaker-controller-<v>/bin/controller  (+ crds/, rbac/ from the module)
-# A binary already in the cache is reused, so a second run takes seconds. With ACK_CONTROLLER_BIN
-# set, that controller binary is used as it is and the controller is not built.
+# A binary already in the cache is reused (each checked on its own), so a second run takes seconds.
+# With ACK_CONTROLLER_BIN set, that controller binary is used as it is and the controller is not built.
 #
-# Usage: hack/build-binaries.sh [kubernetes|etcd|controller ...]   (default: all)
+# Usage: hack/build-binaries.sh [kubernetes|node|etcd|controller ...]   (default: kubernetes etcd controller)
 # Exit code: 0 if every requested piece is ready, 1 otherwise (each failure is named, with its log).
 set -uo pipefail
 
@@ -60,31 +62,67 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 EOF
   (cd "$dir" && go mod tidy)
 }
 
-build_kubernetes() {
-  local out="$CACHE/kubernetes-$KUBERNETES_VERSION"
-  if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ]; then say "kubernetes $KUBERNETES_VERSION: cached"; return 0; fi
-  say "kubernetes $KUBERNETES_VERSION: building kube-apiserver and kubectl from k8s.io/kubernetes (first time: ~10-20 min on 2 cores)"
+# Builds the named commands of k8s.io/kubernetes that are not cached yet. Each binary is checked
+# on its own; one already there is never rebuilt or removed (other checkouts run it).
+build_kube_commands() {
+  local out="$CACHE/kubernetes-$KUBERNETES_VERSION" cmd missing=()
+  for cmd in "$@"; do [ -x "$out/bin/$cmd" ] || missing+=("$cmd"); done
+  if [ ${#missing[@]} -eq 0 ]; then say "kubernetes $KUBERNETES_VERSION ($*): cached"; return 0; fi
+  say "kubernetes $KUBERNETES_VERSION: building ${missing[*]} from k8s.io/kubernetes (first time: ~10-20 min on 2 cores)"
   local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  mkdir -p "$out/bin" "$out/logs"
-  run_logged "$out/logs/build.log" bash -c "
+  local tmp="$out/bin.tmp.$$" src="$out/src.$$" log packages=()
+  log="$out/logs/build-$(IFS=+; echo "${missing[*]}").log"
+  for cmd in "${missing[@]}"; do packages+=("k8s.io/kubernetes/cmd/$cmd"); done
+  mkdir -p "$out/bin" "$out/logs" "$tmp"
+  run_logged "$log" bash -c "
     set -e
     $(declare -f kubernetes_wrapper)
-    KUBERNETES_VERSION=$KUBERNETES_VERSION kubernetes_wrapper '$out/src'
-    cd '$out/src'
-    go build -trimpath -ldflags '$ldflags' -o '$out/bin.tmp/kube-apiserver' k8s.io/kubernetes/cmd/kube-apiserver
-    go build -trimpath -ldflags '$ldflags' -o '$out/bin.tmp/kubectl' k8s.io/kubernetes/cmd/kubectl
-  " || { say "kubernetes: BUILD FAILED, see $out/logs/build.log"; tail -n 20 "$out/logs/build.log"; return 1; }
-  mv "$out/bin.tmp/"* "$out/bin/" && rmdir "$out/bin.tmp"
-  say "kubernetes $KUBERNETES_VERSION: built ($out/bin)"
+    KUBERNETES_VERSION=$KUBERNETES_VERSION kubernetes_wrapper '$src'
+    cd '$src'
+    go build -trimpath -ldflags '$ldflags' -o '$tmp/' ${packages[*]}
+  " || { say "kubernetes: BUILD FAILED, see $log"; tail -n 20 "$log"; rm -rf "$tmp" "$src"; return 1; }
+  # One rename per binary: a reader sees no binary or the whole new one, never half of one.
+  for cmd in "${missing[@]}"; do mv "$tmp/$cmd" "$out/bin/$cmd"; done
+  rm -rf "$tmp" "$src"
+  say "kubernetes $KUBERNETES_VERSION: built ${missing[*]} ($out/bin)"
+}
+
+build_kubernetes() { build_kube_commands kube-apiserver kubectl; }
+
+# The pod sandbox ("pause") binary: the pause.c that ships in the k8s.io/kubernetes module
+# (build/pause/linux), compiled statically with the flags of the upstream image's Makefile.
+build_pause() {
+  local out="$CACHE/kubernetes-$KUBERNETES_VERSION" dir source tag
+  if [ -x "$out/bin/pause" ]; then say "pause (from k8s.io/kubernetes $KUBERNETES_VERSION): cached"; return 0; fi
+  command -v gcc >/dev/null || { say "pause: needs gcc and libc6-dev (hack/node-prereqs.sh installs them)"; return 1; }
+  dir="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  source="$dir/build/pause/linux/pause.c"
+  [ -f "$source" ] || { say "pause: $source is not in the k8s.io/kubernetes module"; return 1; }
+  tag="$(sed -n 's/^TAG ?= *//p' "$dir/build/pause/Makefile")"
+  mkdir -p "$out/bin"
+  gcc -Os -Wall -Werror -static -DVERSION="v${tag}-sagemaker-ack-kfp" -o "$out/bin/pause.tmp.$$" "$source" \
+    || { say "pause: BUILD FAILED"; rm -f "$out/bin/pause.tmp.$$"; return 1; }
+  mv "$out/bin/pause.tmp.$$" "$out/bin/pause"
+  say "pause $tag: built ($out/bin/pause)"
+}
+
+# What the local stack's node runs on top of the control plane.
+build_node() {
+  build_kube_commands kubelet kube-controller-manager kube-scheduler kube-proxy || return 1
+  build_pause
 }
 
 build_etcd() {
@@ -154,9 +192,10 @@ status=0
 for piece in "${pieces[@]}"; do
   case "$piece" in
     kubernetes) build_kubernetes || status=1 ;;
+    node) build_node || status=1 ;;
     etcd) build_etcd || status=1 ;;
     controller) build_controller || status=1 ;;
-    *) echo "unknown piece: $piece (kubernetes, etcd, controller)" >&2; status=2 ;;
+    *) echo "unknown piece: $piece (kubernetes, node, etcd, controller)" >&2; status=2 ;;
   esac
 done
 exit $status

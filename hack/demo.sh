@@ -5,6 +5,9 @@
 # the compiled Argo Workflow step by step with the local runner (sagemaker_ack_kfp.localrun)
 # in a namespace of its own, then shows every step's outputs, the custom resources, and the
 # objects the run left in the stack's S3 bucket (with commands to fetch them).
+# When the stack runs a node (STACK_NODE=running in .stack/env), every step is a real Pod, as KFP
+# runs it: the component image, the pipeline's service account (granted with rbac/setup.sh), its
+# own pod's identity; otherwise each step is a local process.
 # Needs a running stack with its object store (`make stack-up`, which `make demo` runs first).
 #
 # Env: SAGEMAKER_ACK_KFP_STACK_DIR  the stack to use (default: .stack in the repository)
@@ -33,7 +36,7 @@ if [[ ! -f "$stack_dir/env" ]]; then
   exit 1
 fi
 # shellcheck disable=SC1091
-source "$stack_dir/env"  # KUBECONFIG, KUBECTL, SAGEMAKER_SIMULATOR_URL, ACK_CONTROLLER, AWS_ENDPOINT_URL_S3
+source "$stack_dir/env"  # KUBECONFIG, KUBECTL, SAGEMAKER_SIMULATOR_URL, ACK_CONTROLLER, AWS_ENDPOINT_URL_S3, STACK_NODE
 if ! "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
   echo "error: the stack's API server at $KUBE_APISERVER_URL does not answer (run \`make stack-up\`)" >&2
   exit 1
@@ -50,6 +53,18 @@ mkdir -p "$workdir"
 compiled="$workdir/mnist_kmeans.yaml"
 report="$workdir/report.json"
 controller="${ACK_CONTROLLER:-absent}"
+node="${STACK_NODE:-absent}"
+service_account=default-editor  # what KFP's multi-user mode runs a profile's pipelines as
+if [[ "$node" == "running" ]]; then
+  how="as a real Pod on the stack's node (image ghcr.io/sagemaker-ack-kfp/components, service
+     account $service_account, granted with rbac/setup.sh)"
+  mode_args=(--mode pod --service-account "$service_account")
+  step_env="$stack_dir/pod-step.env"  # the same, with the addresses pods reach (the node's relay)
+else
+  how="as a local process (this stack has no node: see README.md, \"Local stack\")"
+  mode_args=(--mode process)
+  step_env="$stack_dir/step.env"
+fi
 
 cat <<EOF
 
@@ -59,14 +74,15 @@ This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
                                               +-> EndpointConfig -> Endpoint
 
   1. compile it with KFP SDK 1.8 (an Argo Workflow, as KFP 1.8 would run it)
-  2. run every step locally (python -m sagemaker_ack_kfp.localrun) against the stack's API
-     server, in namespace $namespace: the first step writes a small generated data set
-     into s3://$bucket/mnist-kmeans/ in the stack's object store ($AWS_ENDPOINT_URL_S3);
-     each SageMaker step creates its custom resource, the ACK controller turns it into
-     SageMaker calls, answered by the SageMaker simulator, which reads and writes that store;
-     the training and transform steps also print their job's own log lines ([algo-1-...] ...),
-     which they read from the simulator's CloudWatch Logs with the environment the stack
-     gives steps ($stack_dir/step.env: fake AWS credentials, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS)
+  2. run every step (python -m sagemaker_ack_kfp.localrun) in namespace $namespace,
+     $how:
+     the first step writes a small generated data set into s3://$bucket/mnist-kmeans/ in the
+     stack's object store ($AWS_ENDPOINT_URL_S3); each SageMaker step creates its custom
+     resource, the ACK controller turns it into SageMaker calls, answered by the SageMaker
+     simulator, which reads and writes that store; the training and transform steps also
+     print their job's own log lines ([algo-1-...] ...), which they read from the simulator's
+     CloudWatch Logs with the environment the stack gives steps ($step_env: fake AWS
+     credentials, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL_S3)
   3. show each step's outputs, the custom resources and the objects the run left behind
 EOF
 
@@ -113,12 +129,17 @@ kfp_python="$(sed -n 's/^kfp-1.8.22=//p' "$workdir/kfp-venvs.out")"
 # ----- 2. run ----------------------------------------------------------------------------------
 say "2/3 running it in namespace $namespace"
 "$KUBECTL" create namespace "$namespace" | sed 's/^/    /'
+if [[ "$node" == "running" ]]; then
+  # As a KFP profile has it: the pipeline's service account, granted least privilege.
+  "$KUBECTL" create serviceaccount "$service_account" -n "$namespace" | sed 's/^/    /'
+  "$repo/rbac/setup.sh" --namespace "$namespace" --service-account "$service_account" | sed 's/^/    /'
+fi
 run_started="$(date +%s)"
 set +e
 "$PY" -m sagemaker_ack_kfp.localrun "$compiled" \
   --param role_arn="$role_arn" --param bucket="$bucket" "${no_controller_params[@]}" \
   --namespace "$namespace" --workdir "$workdir/steps" --report "$report" \
-  --env-file "$stack_dir/step.env"
+  --env-file "$step_env" "${mode_args[@]}"
 status=$?
 set -e
 
@@ -158,12 +179,18 @@ echo
 kinds="trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
 echo "  \$ kubectl get $kinds -n $namespace"
 "$KUBECTL" get "$kinds" -n "$namespace" 2>&1 | sed 's/^/  /'
+if [[ "$node" == "running" ]]; then
+  echo
+  echo "  \$ kubectl get pods -n $namespace -L pipeline/runid"
+  "$KUBECTL" get pods -n "$namespace" -L pipeline/runid 2>&1 | sed 's/^/  /'
+fi
 
 cat <<EOF
 
 Look around (after \`source $stack_dir/env\`):
   \$KUBECTL get $kinds -n $namespace
   \$KUBECTL get trainingjobs -n $namespace -o yaml   # the spec each step wrote, the controller's status
+  \$KUBECTL get pods -n $namespace; \$KUBECTL logs -n $namespace <pod>   # each step's pod and its log (pod mode)
   \$KUBECTL api-resources --api-group=sagemaker.services.k8s.aws   # every SageMaker kind
   $PY -m sagemaker_ack_kfp.simulator list --url \$SAGEMAKER_SIMULATOR_URL   # what "SageMaker" holds
 Fetch the last steps' outputs from the bucket (the model, one .out per batch input object):
@@ -171,7 +198,7 @@ Fetch the last steps' outputs from the bucket (the model, one .out per batch inp
   aws --endpoint-url "\$AWS_ENDPOINT_URL_S3" s3 cp s3://$bucket/mnist-kmeans/batch-output/part-0.csv.out -
   $PY -c "import boto3; [print(o['Key']) for o in boto3.client('s3').list_objects_v2(Bucket='$bucket', Prefix='mnist-kmeans/')['Contents']]"
   ls $workdir                                      # compiled pipeline, report.json, step outputs
-  $PY -m sagemaker_ack_kfp.localrun $compiled --param role_arn=$role_arn --param bucket=$bucket --namespace $namespace
+  $PY -m sagemaker_ack_kfp.localrun $compiled --param role_arn=$role_arn --param bucket=$bucket --namespace $namespace ${mode_args[*]}
                                                    # run it again (a new run id: new resources)
 Stop the stack: make stack-down
 EOF

@@ -1,11 +1,13 @@
 """`python -m sagemaker_ack_kfp.localrun PIPELINE.yaml --param NAME=VALUE ...`
-(also `sagemaker-ack-kfp run-local ...`): run a compiled KFP pipeline, step by step, as local
-processes against the cluster in $KUBECONFIG.
+(also `sagemaker-ack-kfp run-local ...`): run a compiled KFP pipeline, step by step, against the
+cluster in $KUBECONFIG.
 
 PIPELINE is what KFP SDK 1.8 (an Argo Workflow) or KFP SDK 2.x (the pipeline IR) compiled.
-Each step runs its container command with this Python instead of pulling the image, with the
-run and task identity a KFP pod would have. Exit codes: 0 every step succeeded, 1 a step failed,
-2 the pipeline or its parameters cannot be run (nothing was started), 130 interrupted.
+--mode process (default): each step runs its container command with this Python instead of
+pulling the image, with the run and task identity a KFP pod would have. --mode pod: each step is
+a Pod on the cluster's node, built as KFP 1.8's Argo executor builds it (pods.py). Exit codes: 0
+every step succeeded, 1 a step failed, 2 the pipeline or its parameters cannot be run (nothing
+was started), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from pathlib import Path
 from sagemaker_ack_kfp.localrun.console import Console
 from sagemaker_ack_kfp.localrun.envfile import read_env_file
 from sagemaker_ack_kfp.localrun.execute import Executor, RunResult
-from sagemaker_ack_kfp.localrun.kubeconfig import current_namespace, with_namespace
+from sagemaker_ack_kfp.localrun.kubeconfig import current_namespace, source_kubeconfig, with_namespace
+from sagemaker_ack_kfp.localrun.launching import Launcher, ProcessLauncher
 from sagemaker_ack_kfp.localrun.loader import load_plan
 from sagemaker_ack_kfp.localrun.plan import PipelineError, Plan, RunContext
+from sagemaker_ack_kfp.localrun.pods import PodLauncher, kept_pods_hint
+from sagemaker_ack_kfp.rbac.manifests import default_service_account
 from sagemaker_ack_kfp.localrun.report import abbreviate, as_json, summary_lines, write_json
 
 EXIT_STEP_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -51,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-parallel", type=int, default=0, metavar="N", help="at most N steps at once (default: no limit)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the run's result as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each step's command line (secrets masked)")
+    parser.add_argument("--mode", choices=("process", "pod"), default="process",
+                        help="process: each step a local process (default); pod: each step a Pod on the cluster's "
+                        "node, as KFP runs it (needs a node and the component image on it)")
+    parser.add_argument("--service-account", metavar="NAME", help="pod mode: the pipeline's service account (default, "
+                        "as in KFP: pipeline-runner in namespace kubeflow, default-editor elsewhere)")
+    parser.add_argument("--pod-start-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="pod mode: fail a step whose pod has not started after this long (default: 300)")
     return parser
 
 
@@ -87,6 +99,20 @@ def _footer(console: Console, result: RunResult) -> None:
             console.say(f"run {result.run_id} failed: step {step.name}: {step.reason}")
 
 
+def _launcher(args: argparse.Namespace, plan: Plan, run: RunContext, env: dict[str, str],
+              step_env: dict[str, str]) -> Launcher:
+    if args.mode == "process":
+        return ProcessLauncher(run, env, step_env)
+    # As the KFP API server does: the run's account, else its default for the namespace (the
+    # compiler's own `serviceAccountName: pipeline-runner` is always replaced).
+    account = args.service_account or default_service_account(run.namespace)
+    kubeconfig = env.get("KUBECONFIG") or str(source_kubeconfig())
+    launcher = PodLauncher(run, service_account=account, kubeconfig=kubeconfig, start_timeout=args.pod_start_timeout,
+                           step_env=step_env)
+    launcher.check()
+    return launcher
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     console = Console()
@@ -113,12 +139,22 @@ def main(argv: list[str] | None = None) -> int:
             run_id=args.run_id or str(uuid.uuid4()), workdir=workdir, namespace=namespace,
             pipeline_name=plan.name, params=params,
         )
+        try:
+            launcher = _launcher(args, plan, run, env, step_env)
+        except PipelineError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if launcher.mode == "pod":
+            warnings = [w for w in warnings if "(valueFrom)" not in w]  # a pod resolves those itself
         _header(console, plan, run, warnings)
+        if isinstance(launcher, PodLauncher):
+            console.say(f"pod mode: every step a Pod in namespace {namespace} as service account "
+                        f"{launcher.service_account}; pods are kept: {kept_pods_hint(run)}")
         # SIGTERM (a CI job cancelled, `kill`) is handled like Ctrl-C: the steps are stopped.
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
-            result = Executor(plan, run, console=console, base_env=env, step_env=step_env, max_parallel=args.max_parallel,
-                              verbose=args.verbose).run()
+            result = Executor(plan, run, console=console, base_env=env, max_parallel=args.max_parallel,
+                              verbose=args.verbose, launcher=launcher).run()
         finally:
             signal.signal(signal.SIGTERM, previous)
         _footer(console, result)

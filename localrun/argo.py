@@ -9,7 +9,9 @@ Mapping (what Argo and the KFP 1.8 backend do, done locally):
   template's command, args and env then resolve `{{inputs.parameters.x}}` from them;
 - `{{workflow.uid}}` is the run id (the KFP API server and Argo substitute it the same way);
 - every output path (`/tmp/outputs/<o>/data`) moves into the step's folder of the run's temp dir,
-  and an output parameter is that file's text.
+  and an output parameter is that file's text (in pod mode the container writes the original
+  path, a hostPath volume backed by that folder);
+- `retryStrategy.limit` is how many times a failed step runs again.
 Conditions, loops, exit handlers, nested DAGs and artifact inputs are refused up front.
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from sagemaker_ack_kfp.localrun.plan import (
     Collected,
+    ContainerCall,
     Invocation,
     Parameter,
     PipelineError,
@@ -74,6 +77,7 @@ class ArgoStep:
     template: dict[str, Any]
     arguments: dict[str, str]
     depends_on: tuple[str, ...]
+    retries: int = 0
 
     # ----- before the step: its exact process -------------------------------------------
     def _workflow_variable(self, run: RunContext, name: str) -> str | None:
@@ -133,17 +137,34 @@ class ArgoStep:
 
         where = f"step {self.name}"
         container = self.template["container"]
-        argv = [substitute(_as_text(part), lookup, where=where) for part in [*container.get("command", []), *container.get("args", [])]]
+        command = [substitute(_as_text(part), lookup, where=where) for part in container.get("command", [])]
+        args = [substitute(_as_text(part), lookup, where=where) for part in container.get("args", [])]
+        argv = [*command, *args]
         paths = self._output_paths(run)
         # Longest first, so that a path that prefixes another cannot clobber it.
         for original, local in sorted(paths.values(), key=lambda pair: -len(str(pair[0]))):
             argv = [part.replace(str(original), str(local)) for part in argv]
             local.parent.mkdir(parents=True, exist_ok=True)
         env = {}
+        pod_env: list[dict[str, Any]] = []
         for item in container.get("env") or []:
             if "value" in item:
                 env[item["name"]] = substitute(_as_text(item["value"]), lookup, where=where)
-        return Invocation(argv=argv, env=env, output_files={name: local for name, (_, local) in paths.items()})
+                pod_env.append({"name": item["name"], "value": env[item["name"]]})
+            else:
+                pod_env.append(item)  # valueFrom: a pod resolves it itself
+        metadata = self.template.get("metadata") or {}
+        call = ContainerCall(
+            image=substitute(_as_text(container.get("image", "")), lookup, where=where),
+            command=command,
+            args=args,
+            env=pod_env,
+            output_dirs={str(original.parent): local.parent for original, local in paths.values()},
+            labels={str(k): _as_text(v) for k, v in (metadata.get("labels") or {}).items()},
+            annotations={str(k): _as_text(v) for k, v in (metadata.get("annotations") or {}).items()},
+            resources=container.get("resources"),
+        )
+        return Invocation(argv=argv, env=env, output_files={name: local for name, (_, local) in paths.items()}, container=call)
 
     # ----- after the step: its outputs ---------------------------------------------------
     def collect(self, invocation: Invocation) -> Collected:
@@ -202,7 +223,7 @@ def _check_container_template(task: str, template: dict[str, Any]) -> list[str]:
         if "value" not in item:
             warnings.append(
                 f"task {task}: environment variable {item.get('name')} comes from a secret or the pod (valueFrom); "
-                "a local step does not get it"
+                "a step run as a local process does not get it (one run as a pod does)"
             )
     return warnings
 
@@ -239,9 +260,21 @@ def load(doc: dict[str, Any]) -> tuple[Plan, list[str]]:
         arguments = {
             item["name"]: _as_text(item.get("value", "")) for item in (task.get("arguments") or {}).get("parameters") or []
         }
-        steps[name] = ArgoStep(name=name, template=template, arguments=arguments, depends_on=tuple(_dependencies(task)))
+        steps[name] = ArgoStep(
+            name=name, template=template, arguments=arguments, depends_on=tuple(_dependencies(task)),
+            retries=_retry_limit(name, template),
+        )
     check_dag(steps)  # type: ignore[arg-type]
     return Plan(form=FORM, name=pipeline_name(doc), parameters=parameters, steps=steps), warnings  # type: ignore[arg-type]
+
+
+def _retry_limit(task: str, template: dict[str, Any]) -> int:
+    """retryStrategy.limit (KFP 1.8's `set_retry`): how many times Argo retries a failed pod."""
+    limit = (template.get("retryStrategy") or {}).get("limit", 0)
+    try:
+        return max(0, int(str(limit)))
+    except ValueError:
+        raise PipelineError(f"task {task}: retryStrategy.limit {limit!r} is not a number") from None
 
 
 def pipeline_name(doc: dict[str, Any]) -> str:

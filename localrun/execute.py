@@ -1,33 +1,30 @@
-"""Run a plan's steps as local processes, in DAG order, independent steps in parallel.
+"""Run a plan's steps, in DAG order, independent steps in parallel: as local processes
+(launching.py) or as pods on the cluster's node (pods.py).
 
 KFP's semantics, kept locally: a step starts once every step it depends on has succeeded; a
+failed attempt runs again as often as the step's retry limit allows (as Argo retries a pod); a
 failed step's dependents do not run (they are reported as skipped) while independent branches
-carry on; the run fails if any step failed. Interrupting the runner (Ctrl-C, SIGTERM) sends
-SIGTERM to the running steps, as Kubernetes does when a run is terminated, so they stop their
-SageMaker jobs, and waits for them.
+carry on; the run fails if any step failed. Interrupting the runner (Ctrl-C, SIGTERM) stops the
+running steps as Kubernetes does when a run is terminated (SIGTERM to a process; a pod is
+deleted, which sends it SIGTERM), so they stop their SageMaker jobs, and waits for them.
 """
 
 from __future__ import annotations
 
 import queue
 import shlex
-import signal
-import subprocess
-import sys
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import IO
 
 from sagemaker_ack_kfp.localrun.console import Console
+from sagemaker_ack_kfp.localrun.launching import Attempt, Launcher, ProcessLauncher, failure_reason
 from sagemaker_ack_kfp.localrun.plan import Invocation, Plan, ResolutionError, RunContext, topological_order
 
 SUCCEEDED, FAILED, SKIPPED, NOT_RUN = "Succeeded", "Failed", "Skipped", "Not run"
-RUN_ID_ENV, TASK_ENV = "SAGEMAKER_ACK_KFP_RUN_ID", "SAGEMAKER_ACK_KFP_TASK"
 # How long steps get to stop their jobs after SIGTERM before they are killed.
 TERMINATION_GRACE_SECONDS = 90.0
-_PYTHONS = ("python3", "python")
+__all__ = ["Executor", "RunResult", "StepResult", "failure_reason"]
 
 
 @dataclass
@@ -38,6 +35,7 @@ class StepResult:
     duration: float | None = None
     reason: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    attempts: int = 0
 
 
 @dataclass
@@ -55,15 +53,6 @@ class RunResult:
         return [step for step in self.steps.values() if step.status == FAILED]
 
 
-def failure_reason(stderr_tail: list[str], exit_code: int) -> str:
-    """The step's own one-line reason (components print `error: ...`), else its last words."""
-    lines = [line.strip() for line in stderr_tail if line.strip()]
-    for line in reversed(lines):
-        if line.startswith(("error:", "internal error:")):
-            return line
-    return lines[-1] if lines else f"exit code {exit_code}"
-
-
 class Executor:
     def __init__(
         self,
@@ -72,24 +61,21 @@ class Executor:
         *,
         console: Console,
         base_env: dict[str, str],
-        step_env: dict[str, str] | None = None,
         max_parallel: int = 0,
         verbose: bool = False,
+        launcher: Launcher | None = None,
     ) -> None:
         self.plan = plan
         self.run_context = run
         self.console = console
-        self.base_env = base_env  # what a local process inherits (the runner's environment)
-        self.step_env = step_env or {}  # what every step gets however it runs (--env-file)
+        self.launcher = launcher or ProcessLauncher(run, base_env)
         self.max_parallel = max_parallel or len(plan.steps) or 1
         self.verbose = verbose
         self.order = topological_order(plan.steps)
         self.results = {name: StepResult(name) for name in self.order}
         self._events: queue.Queue[tuple[str, int, str, float]] = queue.Queue()
-        self._processes: dict[str, subprocess.Popen[str]] = {}
         self._invocations: dict[str, Invocation] = {}
-        self._lock = threading.Lock()
-        self._stop_signal: int | None = None  # set once the run is interrupted
+        self._interrupted = threading.Event()
 
     # ----- the schedule ------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -106,17 +92,19 @@ class Executor:
                     name, code, reason, duration = self._events.get(timeout=1.0)
                 except queue.Empty:
                     if interrupted_at is not None and time.monotonic() - interrupted_at > TERMINATION_GRACE_SECONDS:
-                        self._signal_all(signal.SIGKILL)
+                        self.launcher.interrupt(force=True)
                     continue
                 running.discard(name)
                 self._finish(name, code, reason, duration)
             except KeyboardInterrupt:
                 if interrupted_at is None:
                     interrupted_at = time.monotonic()
-                    self.console.say(f"interrupted: stopping {len(running)} running step(s) (SIGTERM); Ctrl-C again to kill")
-                    self._signal_all(signal.SIGTERM)
+                    how = "deleting their pods" if self.launcher.mode == "pod" else "SIGTERM"
+                    self.console.say(f"interrupted: stopping {len(running)} running step(s) ({how}); Ctrl-C again to kill")
+                    self._interrupted.set()
+                    self.launcher.interrupt(force=False)
                 else:
-                    self._signal_all(signal.SIGKILL)
+                    self.launcher.interrupt(force=True)
         for name in pending:
             self.results[name].reason = "the run was interrupted"
         return RunResult(self.run_context.run_id, self.results, interrupted=interrupted_at is not None)
@@ -155,54 +143,37 @@ class Executor:
         except ResolutionError as exc:
             self._finish(name, -1, f"cannot resolve the step's inputs: {exc}", 0.0)
             return False
-        argv = list(invocation.argv)
-        if argv and argv[0] in _PYTHONS:
-            argv[0] = sys.executable  # the image is not pulled: the project's own Python runs the step
-        invocation.argv = argv
-        self.console.learn_argv(argv)
-        env = {**self.base_env, **self.step_env, **invocation.env, RUN_ID_ENV: run.run_id, TASK_ENV: name, "PYTHONUNBUFFERED": "1"}
+        shown = self.launcher.command_line(invocation)
+        self.console.learn_argv(shown)
         self._invocations[name] = invocation
         waiting = ", ".join(self.plan.steps[name].depends_on)
         self.console.step(name, "started" + (f" (after {waiting})" if waiting else ""))
         if self.verbose:
-            self.console.step(name, "command: " + shlex.join(self.console.shown_argv(argv)))
-        cwd = run.task_dir(name)
-        cwd.mkdir(parents=True, exist_ok=True)
-        threading.Thread(target=self._supervise, args=(name, argv, env, str(cwd)), name=f"step-{name}", daemon=True).start()
+            self.console.step(name, "command: " + shlex.join(self.console.shown_argv(shown)))
+        threading.Thread(target=self._supervise, args=(name, invocation), name=f"step-{name}", daemon=True).start()
         return True
 
-    def _supervise(self, name: str, argv: list[str], env: dict[str, str], cwd: str) -> None:
+    def _supervise(self, name: str, invocation: Invocation) -> None:
+        """Every attempt of one step, until one succeeds, the retries run out, or the run is interrupted."""
         started = time.monotonic()
-        try:
-            process = subprocess.Popen(
-                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, bufsize=1, start_new_session=True,  # Ctrl-C reaches the runner only; it forwards SIGTERM
+        retries = self.plan.steps[name].retries
+        attempt = Attempt(task=name, number=0, retries=retries)
+        while True:
+            self.results[name].attempts = attempt.number + 1
+            try:
+                outcome = self.launcher.run(attempt, invocation, lambda line: self.console.step(name, line))
+            except Exception as exc:  # noqa: BLE001 - a launcher bug must fail the step, not hang the run
+                outcome_code, outcome_reason = 70, f"internal error running the step: {exc}"
+            else:
+                outcome_code, outcome_reason = outcome.exit_code, outcome.reason
+            if outcome_code == 0 or attempt.number >= retries or self._interrupted.is_set():
+                break
+            self.console.step(
+                name, f"attempt {attempt.number + 1} failed (exit code {outcome_code}): "
+                f"{self.console.redact(outcome_reason)}; retrying ({attempt.number + 1} of {retries})"
             )
-        except OSError as exc:
-            self._events.put((name, 127, f"cannot start {argv[0]}: {exc.strerror}", time.monotonic() - started))
-            return
-        with self._lock:
-            self._processes[name] = process
-            late = self._stop_signal  # interrupted while this step was starting
-        if late is not None:
-            process.send_signal(late)
-        tail: deque[str] = deque(maxlen=30)
-        assert process.stdout is not None and process.stderr is not None
-        err = threading.Thread(target=self._pump, args=(name, process.stderr, tail), daemon=True)
-        err.start()
-        self._pump(name, process.stdout, None)
-        err.join()
-        code = process.wait()
-        with self._lock:
-            self._processes.pop(name, None)
-        self._events.put((name, code, failure_reason(list(tail), code) if code else "", time.monotonic() - started))
-
-    def _pump(self, name: str, stream: IO[str], tail: deque[str] | None) -> None:
-        for line in stream:
-            line = line.rstrip("\n")
-            if tail is not None:
-                tail.append(line)
-            self.console.step(name, line)
+            attempt = Attempt(task=name, number=attempt.number + 1, retries=retries)
+        self._events.put((name, outcome_code, outcome_reason, time.monotonic() - started))
 
     def _finish(self, name: str, code: int, reason: str, duration: float) -> None:
         result = self.results[name]
@@ -221,13 +192,3 @@ class Executor:
         result.status, result.reason = FAILED, self.console.redact(reason)
         shown = f" (exit code {code})" if code >= 0 else ""
         self.console.step(name, f"FAILED{shown} after {duration:.1f}s: {result.reason}")
-
-    def _signal_all(self, signum: int) -> None:
-        with self._lock:
-            self._stop_signal = signum
-            processes = list(self._processes.values())
-        for process in processes:
-            try:
-                process.send_signal(signum)
-            except ProcessLookupError:
-                pass

@@ -28,6 +28,7 @@ from typing import Any
 
 from sagemaker_ack_kfp.localrun.plan import (
     Collected,
+    ContainerCall,
     Invocation,
     Parameter,
     PipelineError,
@@ -67,6 +68,7 @@ class IRStep:
     component: dict[str, Any]
     container: dict[str, Any]
     depends_on: tuple[str, ...]
+    retries: int = 0
 
     @property
     def _input_types(self) -> dict[str, dict[str, Any]]:
@@ -194,18 +196,29 @@ class IRStep:
         inputs = self._component_inputs(run)
         root = run.task_dir(self.name) / "outputs"
         outputs = {name: root / name / "data" for name in self._output_types}
+        # In pod mode the container writes /tmp/outputs/<o>/data, a hostPath backed by the same folder.
+        in_pod = {name: Path("/tmp/outputs") / name / "data" for name in self._output_types}
         for path in outputs.values():
             path.parent.mkdir(parents=True, exist_ok=True)
-        argv = [
-            part
-            for item in [*self.container.get("command", []), *self.container.get("args", [])]
-            for part in self._render(item, inputs, outputs, run)
-        ]
+
+        def render(items: list[Any], paths: dict[str, Path]) -> list[str]:
+            return [part for item in items for part in self._render(item, inputs, paths, run)]
+
+        command, args = self.container.get("command", []), self.container.get("args", [])
+        argv = render([*command, *args], outputs)
         env = {}
         for item in self.container.get("env") or []:
             if "value" in item:
                 [env[item["name"]]] = self._render(str(item["value"]), inputs, outputs, run)
-        return Invocation(argv=argv, env=env, output_files=outputs)
+        call = ContainerCall(
+            image=str(self.container.get("image", "")),
+            command=render(command, in_pod),
+            args=render(args, in_pod),
+            env=[{"name": key, "value": value} for key, value in env.items()],
+            output_dirs={str(in_pod[name].parent): outputs[name].parent for name in outputs},
+            labels={"pipelines.kubeflow.org/v2_component": "true"},
+        )
+        return Invocation(argv=argv, env=env, output_files=outputs, container=call)
 
     def collect(self, invocation: Invocation) -> Collected:
         values: dict[str, Any] = {}
@@ -284,6 +297,7 @@ def load(doc: dict[str, Any]) -> tuple[Plan, list[str]]:
         steps[name] = IRStep(
             name=name, task=task, component=component, container=executor["container"],
             depends_on=tuple(_dependencies(name, task)),
+            retries=int((task.get("retryPolicy") or {}).get("maxRetryCount") or 0),
         )
     check_dag(steps)  # type: ignore[arg-type]
     pipeline = str((spec.get("pipelineInfo") or {}).get("name") or "pipeline")

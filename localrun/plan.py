@@ -1,6 +1,7 @@
 """What both compiled forms (KFP 1.8 Argo Workflow, KFP 2.x IR) are turned into: pipeline
 parameters and a DAG of steps, each of which can tell, once its upstream steps are done, the exact
-process to start and which files hold its outputs. The executor knows nothing about formats."""
+process to start (or container to run, in pod mode) and which files hold its outputs. The executor
+knows nothing about formats."""
 
 from __future__ import annotations
 
@@ -45,10 +46,26 @@ class RunContext:
 
 
 @dataclass
+class ContainerCall:
+    """The step as the container KFP's backend would run (pod mode): image, command and args as
+    compiled, output files in the container, each output's folder backed by a host folder."""
+
+    image: str
+    command: list[str]
+    args: list[str]
+    env: list[dict[str, Any]]  # Kubernetes EnvVar items: values resolved, valueFrom kept
+    output_dirs: dict[str, Path]  # folder in the container -> host folder the runner reads
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, Any] | None = None
+
+
+@dataclass
 class Invocation:
     argv: list[str]
     env: dict[str, str]
-    output_files: dict[str, Path]  # output key -> the file the step writes it to
+    output_files: dict[str, Path]  # output key -> the file the step writes it to (on this machine)
+    container: ContainerCall | None = None
 
 
 @dataclass
@@ -60,6 +77,7 @@ class Collected:
 class Step(Protocol):
     name: str
     depends_on: tuple[str, ...]
+    retries: int  # how many times a failed attempt is run again (Argo retryStrategy, IR retryPolicy)
 
     def invocation(self, run: RunContext) -> Invocation: ...
 

@@ -62,6 +62,7 @@ def as_json(result: RunResult, *, pipeline: str, form: str, namespace: str) -> d
                 "duration_seconds": step.duration,
                 "reason": step.reason,
                 "outputs": step.outputs,
+                "attempts": step.attempts,
             }
             for step in result.steps.values()
         ],

@@ -1,4 +1,4 @@
-"""`python -m sagemaker_ack_kfp.stack up|down|status|env`: the local control plane's CLI."""
+"""`python -m sagemaker_ack_kfp.stack up|down|status|env|node-support|images`: the local control plane's CLI."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 from sagemaker_ack_kfp.simulator.config import PROFILES
 from sagemaker_ack_kfp.stack.control_plane import Stack, versions_summary
 from sagemaker_ack_kfp.stack.processes import StartFailed
+
+_NODE_MODES = {"auto": "auto", "1": "required", "on": "required", "required": "required", "0": "off", "off": "off"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,16 +29,40 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--phase-seconds", type=_positive, help="simulated length of each job phase (overrides the profile)")
     up.add_argument("--rule-seconds", type=_seconds,
                     help="how long Debugger/Profiler rules evaluate after a training job ends (overrides the profile)")
+    up.add_argument(
+        "--node", choices=sorted(_NODE_MODES), default="off",
+        help="a real node (kubelet, containerd, kube-proxy, kube-controller-manager, kube-scheduler): "
+        "auto = where this machine can run one, 1 = required, 0 = none (default: 0)",
+    )
     sub.add_parser("down", help="stop what `up` started")
     sub.add_parser("status", help="print the stack's state as JSON")
     sub.add_parser("env", help="print shell exports for the running stack")
+    sub.add_parser("node-support", help="exit 0 if this machine can run the node, else print why not and exit 1")
+    sub.add_parser("images", help="build (or reuse) the images the node runs, without any registry")
     args = parser.parse_args(argv)
+
+    if args.command == "node-support":
+        from sagemaker_ack_kfp.stack.node import machine_support
+
+        reason = machine_support()
+        print(reason or "yes")
+        return 1 if reason else 0
+    if args.command == "images":
+        from sagemaker_ack_kfp.stack.images import ImageBuildError, build_all
+
+        try:
+            build_all()
+        except ImageBuildError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
 
     stack = Stack()
     if args.command == "up":
         try:
             stack.up(require_controller=not args.allow_missing_controller, phase_seconds=args.phase_seconds,
-                     s3=not args.no_s3, profile=args.profile, rule_seconds=args.rule_seconds)
+                     s3=not args.no_s3, profile=args.profile, rule_seconds=args.rule_seconds,
+                     node=_NODE_MODES[args.node])
         except StartFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -2,6 +2,8 @@
 sagemaker-controller's CRDs and RBAC, an S3 object store, the SageMaker API simulator (reading and
 writing that store), and the real ACK controller authenticating as its own service account.
 Everything listens on 127.0.0.1 with free ports.
+With `node="auto"|"required"`, also a real node (node.py): kube-controller-manager,
+kube-scheduler, and containerd, kubelet and kube-proxy in a network namespace of their own.
 
 `up` is idempotent (a healthy stack is reused), `down` stops exactly the pids that `up` recorded,
 and `restart(piece)` restarts one process on the same port, for fault tests.
@@ -25,6 +27,7 @@ import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import AckRelease, locate, pinned_versions
 from sagemaker_ack_kfp.stack import bootstrap, object_store
+from sagemaker_ack_kfp.stack import node as node_module
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 from sagemaker_ack_kfp.stack.pki import ensure_pki
 from sagemaker_ack_kfp.stack.processes import StartFailed, free_port, is_alive, spawn, stop, wait_ready
@@ -55,6 +58,7 @@ class StackState:
     simulator_phase_seconds: float | None = None  # None: the profile's
     simulator_profile: str = "fast"
     simulator_rule_seconds: float | None = None  # None: the profile's
+    node: str = "off"  # "running", or why there is none (node.py)
 
     @property
     def server(self) -> str:
@@ -112,19 +116,23 @@ class Stack:
         s3: bool = True,
         profile: str = "fast",
         rule_seconds: float | None = None,
+        node: str = "off",
     ) -> StackState:
         """Start every piece (or reuse a healthy stack). `with_controller=False` and
         `install_crds=False` make the partial stacks that tests of those failures need;
-        `s3=False` is the no-S3 mode (no object store; the simulator checks and writes no data)."""
+        `s3=False` is the no-S3 mode (no object store; the simulator checks and writes no data).
+        node: "auto" (where this machine can run one), "required" or "off"."""
         existing = self.running()
         if existing:
             _say(f"already up (API server {existing.server}, controller: {existing.controller}, "
-                 f"object store: {existing.object_store_url or 'off'}); reusing it")
+                 f"object store: {existing.object_store_url or 'off'}, node: {existing.node}); reusing it")
             if s3 != bool(existing.object_store_url) or profile != existing.simulator_profile:
                 _say(f"note: it runs with {'an object store' if existing.object_store_url else 'no object store'} and the "
                      f"'{existing.simulator_profile}' profile, not what was asked; `make stack-down` first to change that")
             if require_controller and existing.controller != "running":
                 raise StartFailed("controller", existing.controller, self.layout.log("controller"))
+            if node != "off":
+                node_module.ensure(self.layout, existing, node, persist=lambda: self._persist(existing))
             return existing
         if self.load_state():
             _say("found a partial stack from an earlier run; stopping it first")
@@ -150,9 +158,10 @@ class Stack:
         self._write_tokens(state)
         self._write_audit_policy()
         self._write_kubeconfig(self.layout.kubeconfig, state, ADMIN_USER, state.tokens[ADMIN_USER])
+        the_node, apiserver_extra = node_module.plan(self.layout, state, node)
         try:
             self._start_etcd(state)
-            self._start_apiserver(state)
+            self._start_apiserver(state, apiserver_extra)
             if install_crds:
                 bootstrap.install_release(self.layout.kubeconfig, release)
                 _say(f"applied {len(release.crd_files)} CRDs; all Established")
@@ -163,6 +172,8 @@ class Stack:
                 self._start_controller(state, release, required=require_controller)
             else:
                 state.controller = "not started (partial stack)"
+            if the_node:
+                the_node.start(state, lambda: self._save_state(state))
         except StartFailed:
             self._save_state(state)
             raise
@@ -254,7 +265,7 @@ class Stack:
         ]
         self._launch("etcd", state, argv, lambda: _http_ok(f"{client}/health"))
 
-    def _start_apiserver(self, state: StackState) -> None:
+    def _start_apiserver(self, state: StackState, extra: list[str] | None = None) -> None:
         pki = self.layout.pki
         argv = [
             str(self.binaries["kube-apiserver"]),
@@ -282,6 +293,7 @@ class Stack:
             "--profiling=false",
             "--v=1",
         ]
+        argv = _with_flags(argv, extra or [])
         self._launch("kube-apiserver", state, argv, lambda: self._apiserver_ready(state), timeout=90)
 
     def _apiserver_ready(self, state: StackState) -> bool:
@@ -369,12 +381,21 @@ class Stack:
             "# `run-local --env-file` (the demo does). Fake credentials, the simulator as CloudWatch Logs.\n"
             + "".join(f"{key}={value}\n" for key, value in steps.items())
         )
+        if state.node == node_module.RUNNING:
+            self.layout.pod_step_env_file.write_text(
+                "# step.env for a step's Pod on the node (`run-local --mode pod --env-file`): the simulator\n"
+                "# and the object store at the node's address, where the relay forwards to this machine.\n"
+                + "".join(f"{key}={value}\n" for key, value in step_environment(state, host=node_module.NODE_IP).items())
+            )
+        else:
+            self.layout.pod_step_env_file.unlink(missing_ok=True)
         values = {
             "KUBECONFIG": str(self.layout.kubeconfig),
             "KUBE_APISERVER_URL": state.server,
             "SAGEMAKER_SIMULATOR_URL": state.simulator_url,
             "ETCD_URL": f"http://127.0.0.1:{state.ports['etcd']}",
             "ACK_CONTROLLER": "running" if state.controller == "running" else "absent",
+            "STACK_NODE": "running" if state.node == node_module.RUNNING else "absent",
             "AWS_REGION": REGION,
             "KUBECTL": str(self.binaries["kubectl"]),
             # What steps get (step.env: credentials, the Logs endpoint, the object store), so that
@@ -390,6 +411,7 @@ class Stack:
             if not quiet:
                 _say("nothing to stop (no .stack/state.json)")
             return
+        node_module.Node(self.layout).stop(state, quiet=quiet)  # first: its pods talk to the API server
         for piece in reversed(PIECES):
             pid = state.pids.get(piece)
             if pid and is_alive(pid):
@@ -399,6 +421,22 @@ class Stack:
         self.layout.state_file.unlink(missing_ok=True)
         self.layout.env_file.unlink(missing_ok=True)
         self.layout.step_env_file.unlink(missing_ok=True)
+        self.layout.pod_step_env_file.unlink(missing_ok=True)
+
+    def stop_node(self) -> None:
+        """Stop the node alone (the control plane keeps running); tests of its clean-up use it."""
+        state = self._require_state()
+        node_module.Node(self.layout).stop(state)
+        self._persist(state)
+
+    def start_node(self, mode: str = "required") -> StackState:
+        state = self._require_state()
+        node_module.ensure(self.layout, state, mode, persist=lambda: self._persist(state))
+        return state
+
+    def _persist(self, state: StackState) -> None:
+        self._save_state(state)
+        self._write_env(state)
 
     def kill(self, piece: str) -> None:
         """Stop one piece without restarting it (fault tests)."""
@@ -448,26 +486,37 @@ class Stack:
             "simulator": state.simulator_url,
             "object_store": state.object_store_url or "off (no-S3 mode)",
             "controller": state.controller,
+            "node": state.node,
             "pieces": {piece: {"pid": pid, "alive": is_alive(pid)} for piece, pid in state.pids.items()},
             "kubeconfig": str(self.layout.kubeconfig),
             "logs": str(self.layout.logs),
         }
 
 
-def step_environment(state: StackState) -> dict[str, str]:
+def step_environment(state: StackState, *, host: str = "127.0.0.1") -> dict[str, str]:
     """What a pipeline step needs on this stack besides its kubeconfig: the one place both ways
     of running steps (local processes, pods) take it from. AWS credentials (fake) and the
     standard service-specific endpoint variables make a step stream its job's CloudWatch logs
-    from the simulator and reach the object store, with the same code that talks to AWS."""
+    from the simulator and reach the object store, with the same code that talks to AWS.
+    host: where the step reaches this machine's loopback services (a pod: the node's relay)."""
+    def at_host(url: str) -> str:
+        return url.replace("://127.0.0.1:", f"://{host}:", 1)
+
     return {
         **object_store.FAKE_CREDENTIALS,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,  # the name botocore reads (AWS_REGION: the other SDKs')
-        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": state.simulator_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": at_host(state.simulator_url),
         "AWS_EC2_METADATA_DISABLED": "true",  # nothing to find there; do not wait for it
         # The object store, for the data step, boto3 and the AWS CLI; absent in the no-S3 mode.
-        **(object_store.client_env(state.object_store_url) if state.object_store_url else {}),
+        **(object_store.client_env(at_host(state.object_store_url)) if state.object_store_url else {}),
     }
+
+
+def _with_flags(argv: list[str], extra: list[str]) -> list[str]:
+    """argv with each --flag=value of extra replacing a flag of the same name, or appended."""
+    names = {flag.split("=", 1)[0] for flag in extra}
+    return [arg for arg in argv if arg.split("=", 1)[0] not in names] + extra
 
 
 def _http_ok(url: str, *, token: str = "", cafile: Path | None = None) -> bool:

@@ -44,6 +44,12 @@ class StackLayout:
         return self.root / "step.env"
 
     @property
+    def pod_step_env_file(self) -> Path:
+        """step.env as a step's Pod on the node needs it: the same variables, with the addresses
+        pods reach (the node's relay), written only while the node runs."""
+        return self.root / "pod-step.env"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -73,6 +73,18 @@ def stop(pid: int, *, grace_seconds: float = 10.0, sig: int = signal.SIGTERM) ->
         time.sleep(0.05)
 
 
+def stop_all(pids: Sequence[int], *, grace_seconds: float = 10.0) -> None:
+    """Signal every process first, then wait for each: independent pieces stop in parallel."""
+    for pid in pids:
+        if is_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for pid in pids:
+        stop(pid, grace_seconds=grace_seconds)
+
+
 class StartFailed(RuntimeError):
     """One piece of the stack did not become ready."""
 

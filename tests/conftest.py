@@ -19,7 +19,12 @@ def cluster() -> Cluster:
 
 @pytest.fixture(autouse=True)
 def _requirements(request: pytest.FixtureRequest) -> None:
-    """`controller` tests need the ACK controller; `simulator` tests need the simulator's controls."""
+    """`controller` tests need the ACK controller; `simulator` tests need the simulator's controls;
+    `node` tests need the local stack's node."""
+    if request.node.get_closest_marker("node"):
+        node_cluster: Cluster = request.getfixturevalue("cluster")
+        if not node_cluster.node_running:
+            pytest.skip(f"the local stack's node is not running: {node_cluster.node_absent_reason}")
     if request.node.get_closest_marker("controller") or request.node.get_closest_marker("simulator"):
         cluster: Cluster = request.getfixturevalue("cluster")
         if request.node.get_closest_marker("controller") and not cluster.controller_running:

@@ -1,18 +1,21 @@
 """`make demo` (hack/demo.sh) on the test session's stack: its data step fills the bucket in the
 stack's object store; with the ACK controller the sample pipeline succeeds, every resource is
 listed and the last steps' outputs are real objects it says how to fetch; without it the demo says
-so loudly, the training step fails fast with the runtime's reason, and the demo exits non-zero."""
+so loudly, the training step fails fast with the runtime's reason, and the demo exits non-zero.
+Where the stack runs a node, every step is a Pod (pod mode); the first one ran either way."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+from contextlib import nullcontext
 
 import pytest
 
 from sagemaker_ack_kfp.codegen.ack_release import REPO_ROOT
 from tests.support.cluster import Cluster
+from tests.support.step_pods import node_lock
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -21,9 +24,10 @@ def test_demo(cluster: Cluster) -> None:
     if cluster.stack is None:
         pytest.skip("the demo runs on the local stack only")
     env = {**os.environ, "SAGEMAKER_ACK_KFP_STACK_DIR": str(cluster.stack.layout.root)}
-    result = subprocess.run(
-        ["bash", str(REPO_ROOT / "hack" / "demo.sh")], env=env, capture_output=True, text=True, timeout=900, check=False
-    )
+    with node_lock(cluster) if cluster.node_running else nullcontext():  # its pods run on the node
+        result = subprocess.run(
+            ["bash", str(REPO_ROOT / "hack" / "demo.sh")], env=env, capture_output=True, text=True, timeout=900, check=False
+        )
     out = result.stdout + result.stderr
     # What it does, then the three stages, then where to look and how to stop.
     assert "This demo runs the sample pipeline samples/mnist_kmeans" in out
@@ -39,6 +43,17 @@ def test_demo(cluster: Cluster) -> None:
     assert "train_uri = s3://sagemaker-ack-kfp-demo/mnist-kmeans/train/" in out
     assert "s3://sagemaker-ack-kfp-demo/mnist-kmeans/train/train.csv  (" in out
     assert "aws s3 ls --recursive s3://sagemaker-ack-kfp-demo/mnist-kmeans/" in out
+    if cluster.node_running:
+        # Pod mode: the pipeline's service account, granted by rbac/setup.sh; the step's own pod.
+        assert "serviceaccount/default-editor created" in out
+        assert f"namespace {namespace}: rolebinding/manage-sagemaker-cr created" in out
+        assert "pod mode: every step a Pod" in out
+        assert f"[sagemaker-trainingjob] pod {namespace}/sagemaker-mnist-kmeans-" in out
+        assert f"kubectl get pods -n {namespace}" in out
+        pods = out.split(f"kubectl get pods -n {namespace} -L pipeline/runid")[1].split("Look around")[0]
+        assert "-sagemaker-trainingjo" in pods and ("Completed" in pods or "Error" in pods), pods
+    else:
+        assert "as a local process (this stack has no node" in out
 
     if cluster.controller_running:
         assert result.returncode == 0, out[-6000:]

@@ -46,6 +46,18 @@ class Cluster:
         return "" if self.state is None else self.state.controller
 
     @property
+    def node_running(self) -> bool:
+        """The local stack's node (kubelet, containerd, kube-proxy; stack/node.py) is up. An
+        external cluster has nodes of its own, but not this stack's images: node tests skip there."""
+        return self.state is not None and self.state.node == "running"
+
+    @property
+    def node_absent_reason(self) -> str:
+        if self.state is None:
+            return "an external cluster (the node tests need the local stack's node and its images)"
+        return self.state.node
+
+    @property
     def simulator_url(self) -> str | None:
         return self.state.simulator_url if self.state else None
 
@@ -124,9 +136,10 @@ def connect() -> Cluster:
         cluster = loaded["clusters"][0]["cluster"]
         return Cluster(Path(external), cluster["server"], cluster.get("certificate-authority"), None, None)
     stack = Stack()
-    # pytest-xdist workers share one stack: the first starts it, the others reuse it.
+    # pytest-xdist workers share one stack: the first starts it, the others reuse it. A stack the
+    # tests start gets a node where the machine has one prepared (`make stack-up` prepares it).
     with _lock(stack.layout.root.parent / ".stack.lock"):
-        state = stack.running() or stack.up(require_controller=False)
+        state = stack.running() or stack.up(require_controller=False, node="auto")
         if state.object_store_url:
             s3_data.seed(state.object_store_url)
     return Cluster(stack.layout.kubeconfig, state.server, str(stack.layout.pki / "ca.crt"), stack, state)

@@ -38,6 +38,12 @@ for name in a.get("--print-env", "").split(","):
         print("env", name, os.environ.get(name, "<unset>"))
 if "--mark" in a:
     pathlib.Path(a["--mark"]).write_text("started")
+if "--fail-once" in a:  # fails the first time it runs, succeeds once the marker exists
+    marker = pathlib.Path(a["--fail-once"])
+    if not marker.exists():
+        marker.write_text("failed once")
+        print("error: first attempt fails", file=sys.stderr)
+        sys.exit(5)
 if "--wait-for" in a:
     deadline = time.monotonic() + 60
     while not pathlib.Path(a["--wait-for"]).exists():
@@ -58,7 +64,7 @@ sys.exit(code)
 
 def argo_pipeline(tasks: dict[str, dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
     """An Argo Workflow like KFP 1.8 writes: one container template per task.
-    tasks: name -> {"args": [...], "after": [...], "inputs": {name: value}}"""
+    tasks: name -> {"args": [...], "after": [...], "inputs": {name: value}, "retries": N}"""
     templates: list[dict[str, Any]] = []
     dag_tasks = []
     for name, task in tasks.items():
@@ -69,6 +75,7 @@ def argo_pipeline(tasks: dict[str, dict[str, Any]], params: dict[str, str]) -> d
         })
         templates.append({
             "name": name,
+            **({"retryStrategy": {"limit": task["retries"]}} if "retries" in task else {}),
             "inputs": {"parameters": [{"name": key} for key in inputs]},
             "container": {"image": "unused", "command": ["python3", "-c", STEP], "args": task["args"]},
             "outputs": {"parameters": [{"name": f"{name}-message", "valueFrom": {"path": "/tmp/outputs/message/data"}}]}
@@ -151,7 +158,7 @@ def test_a_failed_step_stops_its_dependents_but_not_other_branches(tmp_path: Pat
     assert report["status"] == "Failed"
     assert steps["train"] | {"duration_seconds": None} == {
         "name": "train", "status": "Failed", "exit_code": 3, "duration_seconds": None,
-        "reason": "error: step said no (no controller)", "outputs": {},
+        "reason": "error: step said no (no controller)", "outputs": {}, "attempts": 1,
     }
     assert steps["model"]["status"] == "Skipped" and steps["model"]["reason"] == "upstream step train failed"
     assert steps["deploy"]["status"] == "Skipped" and steps["deploy"]["reason"] == "upstream step model skipped"
@@ -274,3 +281,24 @@ def test_terminating_the_runner_stops_the_running_steps(tmp_path: Path) -> None:
     steps = steps_of(json.loads(report.read_text()))
     assert steps["long"]["status"] == "Failed" and steps["long"]["exit_code"] == 143
     assert steps["after"]["status"] == "Not run"
+
+
+def test_a_failed_attempt_runs_again_within_the_retry_limit_as_the_same_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "failed-once"
+    doc = argo_pipeline(
+        {
+            "flaky": {"args": ["--fail-once", str(marker), "--run", "{{workflow.uid}}", "--out", "/tmp/outputs/message/data",
+                               "--message", "second time lucky"], "retries": 2},
+            "strict": {"args": ["--fail-once", str(tmp_path / "strict-marker")]},
+        },
+        {},
+    )
+    code, out, report = run(tmp_path, doc, "--run-id", "run-r", capsys=capsys)
+    steps = steps_of(report)
+    assert steps["flaky"]["status"] == "Succeeded" and steps["flaky"]["attempts"] == 2
+    assert steps["flaky"]["outputs"] == {"message": "second time lucky"}
+    assert "[flaky] attempt 1 failed (exit code 5): error: first attempt fails; retrying (1 of 2)" in out
+    # Both attempts were the same task of the same run (a retried KFP pod keeps its node name).
+    assert out.count("[flaky] identity run-r flaky run-r") == 2
+    # Without a retry limit one failure fails the step.
+    assert steps["strict"]["status"] == "Failed" and steps["strict"]["attempts"] == 1 and code == 1

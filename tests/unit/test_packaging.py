@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import REPO_ROOT
+from sagemaker_ack_kfp.stack.build_context import context_files
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DEV_ONLY = {"pytest", "pytest-xdist", "pytest-timeout", "boto3", "hypothesis"}
@@ -48,10 +49,16 @@ def component_kinds() -> list[str]:
 
 
 def test_base_image_is_a_pinned_slim_python_311() -> None:
+    """Every stage builds FROM the BASE_IMAGE build argument, whose default (what real users
+    build) is a pinned slim Python 3.11; the local stack overrides it with its Debian base."""
     bases = [args.split()[0] for op, args in instructions() if op == "FROM"]
     assert bases, "no FROM"
-    for base in bases:
-        assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), base
+    assert set(bases) == {"${BASE_IMAGE}"}, bases
+    text = DOCKERFILE.read_text()
+    first_from = text.index("\nFROM ")
+    defaults = re.findall(r"^ARG BASE_IMAGE=(\S+)$", text[:first_from], flags=re.M)
+    assert len(defaults) == 1, "ARG BASE_IMAGE=<default> must come before the first FROM"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", defaults[0]), defaults[0]
 
 
 def test_runs_as_non_root_without_entrypoint() -> None:
@@ -124,49 +131,14 @@ def test_rbac_setup_script_passes_shellcheck(linters: Path) -> None:
 # ----- the Dockerfile's steps, without Docker -----------------------------------------------
 
 
-def _dockerignore_regex(pattern: str) -> re.Pattern[str]:
-    """A .dockerignore pattern (Go filepath.Match plus `**`) as a regex over slash paths."""
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out)
-
-
 def build_context(destination: Path) -> list[str]:
-    """Copy what `docker build .` would send, honouring .dockerignore (last matching rule wins;
-    a rule matching a parent folder covers what is inside). Returns the copied paths."""
-    rules = []
-    for line in (REPO_ROOT / ".dockerignore").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            rules.append((line.startswith("!"), _dockerignore_regex(line.lstrip("!").strip("/"))))
-
-    def excluded(relative: str) -> bool:
-        parts = relative.split("/")
-        prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-        verdict = False
-        for keep, regex in rules:
-            if any(regex.fullmatch(prefix) for prefix in prefixes):
-                verdict = not keep
-        return verdict
-
-    copied = []
-    for path in sorted(REPO_ROOT.rglob("*")):
-        relative = path.relative_to(REPO_ROOT).as_posix()
-        if path.is_file() and not excluded(relative):
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-            copied.append(relative)
+    """Copy what `docker build .` would send (stack/build_context.py applies .dockerignore).
+    Returns the copied paths."""
+    copied = context_files(REPO_ROOT)
+    for relative in copied:
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / relative, target)
     return copied
 
 

@@ -13,7 +13,7 @@ Each image is 28 x 28 = 784 pixel values in [0, 1], most of them 0, drawn around
 S3 is reached with boto3's usual configuration, so the same step writes to the local stack's
 object store (AWS_ENDPOINT_URL_S3 and the fake credentials from .stack/env) and to real S3 (the
 pod's role). A missing bucket is created. This file is the step's program: build.py embeds it
-in component.yaml, so it must stay standard-library only apart from boto3.
+in component.yaml, so it must stay standard-library only apart from boto3 or botocore.
 """
 
 from __future__ import annotations
@@ -57,14 +57,25 @@ def data_set(seed: int, *, train: int, test: int, batch_parts: int, batch_rows: 
 
 
 def s3_client(region: str) -> Any:
+    """boto3's S3 client, else botocore's (the components' image has botocore only: the same
+    operations, the same configuration), else boto3 installed first, as KFP's lightweight
+    components do in a plain Python image."""
     try:
         import boto3
+
+        return boto3.client("s3", region_name=region)
     except ModuleNotFoundError:
-        # A plain Python image: install boto3 first, as KFP's lightweight components do.
+        pass
+    try:
+        import botocore.session
+
+        return botocore.session.get_session().create_client("s3", region_name=region)
+    except ModuleNotFoundError:
         subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                                "boto3>=1.28,<2"])
         import boto3
-    return boto3.client("s3", region_name=region)
+
+        return boto3.client("s3", region_name=region)
 
 
 def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
