@@ -2,7 +2,8 @@
 
 An overlay says only what the CRD cannot: which kind and plural, the spec field holding
 the SageMaker name, a description, the outputs the runtime writes, kind-specific runtime
-inputs and the README example. Every spec input, its type, required-ness and description
+inputs, the README example and, for a kind that names its resources differently, the note on
+its name input. Every spec input, its type, required-ness and description
 comes from the CRD. Adding a kind is adding one overlay file. Overlays are strict: an
 unknown key is an error naming the key and file.
 """
@@ -20,7 +21,7 @@ from .naming import is_snake_case, snake_case
 KINDS_DIR = Path(__file__).resolve().parent / "kinds"
 
 _OVERLAY_REQUIRED = {"kind", "plural", "name_field", "description", "outputs", "example"}
-_OVERLAY_OPTIONAL = {"extra_inputs"}
+_OVERLAY_OPTIONAL = {"extra_inputs", "name_note"}
 _PORT_REQUIRED = {"name", "type", "description"}
 
 
@@ -44,6 +45,8 @@ class Overlay:
     outputs: tuple[PortSpec, ...]
     extra_inputs: tuple[PortSpec, ...]
     example: str
+    # Replaces the generic note on the name input where a kind names things differently.
+    name_note: str | None = None
 
     @property
     def snake_kind(self) -> str:
@@ -102,6 +105,7 @@ def load_overlay(path: Path) -> Overlay:
         outputs=outputs,
         extra_inputs=_load_ports(data, "extra_inputs", path=path, allow_default=True),
         example=example.rstrip("\n") + "\n",
+        name_note=" ".join(expect_str(data, "name_note", where=str(path)).split()) if "name_note" in data else None,
     )
 
 

@@ -6,12 +6,15 @@
 - Kinds without a status field (Model, EndpointConfig...): succeeded once ACK.ResourceSynced is
   True and the resource has an ARN.
 - ACK.Recoverable True: still waiting, but the runner fails the step if it persists past a grace
-  period (the controller retries a ValidationException forever).
+  period (the controller retries a ValidationException forever). Not when its message is the
+  controller's own "<Kind> in <status> state cannot be modified or deleted.": that is the
+  controller waiting for SageMaker to leave a transitional status before it updates, not an error.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +22,8 @@ from typing import Any
 TERMINAL = "ACK.Terminal"
 RECOVERABLE = "ACK.Recoverable"
 SYNCED = "ACK.ResourceSynced"
+# The requeue message of the controller's RequeueIfModifying (pkg/common/custom_requeue.go).
+_WAITING_TO_MODIFY = re.compile(r"^\w+ in \w+ state cannot be modified or deleted\.$")
 
 
 class Phase(enum.Enum):
@@ -47,6 +52,7 @@ class KindRules:
     # Jobs are stopped (CR deleted) on SIGTERM/timeout; hosting resources are never deleted.
     stop_on_cancel: bool = True
     console_fragment: str | None = None  # SageMaker console path, with {name}
+    console_page: str = "home"  # the console page the fragment belongs to ("groundtruth" for labeling jobs)
     log_group: str | None = None  # CloudWatch log group of the job's logs
     outputs: Callable[[dict[str, Any]], dict[str, Any]] = lambda obj: {}
     # Kind-specific judgement that replaces the generic one when it returns a Verdict
@@ -55,6 +61,15 @@ class KindRules:
     # What a step does when a different resource already holds the name: "refuse" (jobs,
     # models: never touch it) or "update" (endpoints, schedules: roll out the new spec).
     on_conflict: str = "refuse"
+    # With on_conflict "update": the spec fields the kind's update can change (None: any). A
+    # difference elsewhere is refused, since the controller would leave it unapplied.
+    updatable_fields: frozenset[str] | None = None
+    # A spec field whose presence means SageMaker names the resource itself (a model version in
+    # a group): the name field stays unset and the custom resource is named after the step.
+    unnamed_with: str | None = None
+    # False when the name field is only a label SageMaker does not keep unique (a pipeline
+    # execution's display name): the custom resource is then always named after the step.
+    unique_name: bool = True
     # Hosting kinds can be deleted on cancel only if the user asks (the `delete_on_cancel` input).
     delete_on_cancel_switch: bool = False
     # Spec fields that SageMaker fills in when a create leaves them out and that ACK then
@@ -101,10 +116,7 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         if hints:
             reason = f"{reason.rstrip('.')}. {' '.join(hints)}"
         return Verdict(Phase.FAILED, reason=reason)
-    recoverable = conds.get(RECOVERABLE)
-    recoverable_message = ""
-    if recoverable and recoverable.get("status") == "True":
-        recoverable_message = str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
+    recoverable_message = retrying(obj)
 
     if rules.status_field:
         value = status.get(rules.status_field)
@@ -121,6 +133,21 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         if synced and synced.get("status") == "True" and arn and fresh(synced, expectation):
             return Verdict(Phase.SUCCEEDED)
     return Verdict(Phase.WAITING, recoverable=recoverable_message)
+
+
+def retrying(obj: dict[str, Any]) -> str:
+    """The message of a True ACK.Recoverable condition that is an error the controller retries
+    (empty if none): its wait for SageMaker to leave a transitional status does not count."""
+    recoverable = conditions(obj).get(RECOVERABLE)
+    if not recoverable or recoverable.get("status") != "True":
+        return ""
+    message = str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
+    return "" if waiting_to_modify(message) else message
+
+
+def waiting_to_modify(message: str) -> bool:
+    """Whether a Recoverable message is the controller waiting for SageMaker, not an error."""
+    return _WAITING_TO_MODIFY.match(message) is not None
 
 
 def fresh(condition: dict[str, Any], expectation: Expectation | None) -> bool:

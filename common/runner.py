@@ -87,6 +87,27 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redact
     return dict(spec)
 
 
+def check_naming(kind: KindInfo, rules: KindRules, spec: dict[str, Any]) -> None:
+    """A kind whose resources SageMaker names itself when `unnamed_with` is set (a model version
+    in a group) takes the name field or that field, not both: SageMaker refuses both."""
+    if rules.unnamed_with and spec.get(rules.unnamed_with) and spec.get(kind.name_field):
+        named, unnamed = kind.name_input.name, kind.input_name(rules.unnamed_with)
+        raise InputError(
+            format_problems(
+                kind.kind,
+                [
+                    Problem(
+                        named,
+                        f"give '{named}' or '{unnamed}', not both: with '{unnamed}' SageMaker names the "
+                        f"{kind.kind} itself (a new version in that group), so leave '{named}' out; without it, "
+                        f"'{named}' names an unversioned {kind.kind}",
+                        f"spec.{kind.name_field}",
+                    )
+                ],
+            )
+        )
+
+
 def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The spec with SageMaker's value for each defaulted field the user left out. A nested
     field is filled only where its parent object is there, as ACK late-initializes it."""
@@ -102,7 +123,7 @@ def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> 
 
 
 def render(
-    kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity
+    kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity, name: str
 ) -> dict[str, Any]:
     annotations = {SPEC_HASH_ANNOTATION: spec_hash(spec)}
     if region:
@@ -113,7 +134,7 @@ def render(
         "apiVersion": f"{kind.group}/{kind.version}",
         "kind": kind.kind,
         "metadata": {
-            "name": object_name(spec[kind.name_field]),
+            "name": name,
             "namespace": namespace,
             "labels": labels_for(identity),
             "annotations": annotations,
@@ -138,23 +159,23 @@ class Step:
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
         spec = with_service_defaults(prepare_spec(kind, request.raw_inputs, redactor=self.redactor), self.rules.service_defaults)
+        check_naming(kind, self.rules, spec)
         # Only valid inputs get as far as the cluster (and its credentials).
         self.kube = self._connect()
         namespace = request.namespace or self.kube.default_namespace()
         region = request.region
         identity = identities.resolve(run_id_arg=request.run_id_arg, namespace=namespace, read_pod=self.kube.read_pod)
-        if not spec.get(kind.name_field):
-            spec[kind.name_field] = generated_name(prefix=self.rules.name_prefix, identity=identity, spec=spec)
-            origin = f"run {identity.run_id}, task {identity.task}" if identity.known else "the inputs (no KFP run identity)"
-            self.progress.say(f"{kind.kind} name {spec[kind.name_field]} (derived from {origin})")
-        name = str(spec[kind.name_field])
-        self.ref = ResourceRef(kind.group, kind.version, kind.plural, kind.kind, namespace, object_name(name))
-        body = render(kind, spec, namespace=namespace, region=region, identity=identity)
+        name, resource_name = self._names(spec, identity)
+        self.ref = ResourceRef(kind.group, kind.version, kind.plural, kind.kind, namespace, resource_name)
+        body = render(kind, spec, namespace=namespace, region=region, identity=identity, name=resource_name)
 
         started = time.monotonic()
         try:
             with cancellable():
-                applied = apply(self.kube, self.ref, body, update_on_conflict=self.rules.on_conflict == "update")
+                applied = apply(
+                    self.kube, self.ref, body,
+                    update_on_conflict=self.rules.on_conflict == "update", updatable=self.rules.updatable_fields,
+                )
                 verb = {"created": "created", "reattached": "reattached to the existing", "updated": "updated the existing"}
                 self.progress.say(f"{verb[applied.outcome]} {self.ref.describe()}" + (f" in region {region}" if region else ""))
                 expectation = Expectation(
@@ -165,6 +186,24 @@ class Step:
             self._stop()
             raise
         return self.rules.outputs(final)
+
+    def _names(self, spec: dict[str, Any], identity: identities.StepIdentity) -> tuple[str, str]:
+        """(the SageMaker name the step shows, the custom resource's metadata.name). Fills in the
+        name field when the user left it out and the kind has one to fill."""
+        kind, rules = self.kind, self.rules
+        derived = generated_name(prefix=rules.name_prefix, identity=identity, spec=spec)
+        origin = f"run {identity.run_id}, task {identity.task}" if identity.known else "the inputs (no KFP run identity)"
+        if rules.unnamed_with and spec.get(rules.unnamed_with):
+            self.progress.say(
+                f"{kind.kind} resource {object_name(derived)} (derived from {origin}); SageMaker names the "
+                f"{kind.kind} itself in {rules.unnamed_with} {spec[rules.unnamed_with]}"
+            )
+            return derived, object_name(derived)
+        if not spec.get(kind.name_field):
+            spec[kind.name_field] = derived
+            self.progress.say(f"{kind.kind} name {derived} (derived from {origin})")
+        name = str(spec[kind.name_field])
+        return name, object_name(name if rules.unique_name else derived)
 
     def _wait(self, started: float, *, name: str, region: str, expectation: Expectation) -> dict[str, Any]:
         assert self.ref is not None
