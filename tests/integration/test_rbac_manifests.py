@@ -24,7 +24,7 @@ CREATED_ONLY = [
 
 
 def test_role_grants_exactly_the_component_kinds_and_verbs() -> None:
-    assert len(known_kinds()) == 12
+    assert len(known_kinds()) == 18
     assert manifests.role_rules() == [
         # Endpoint: updated in place (patch), deleted on cancel when the user asks (delete).
         {"apiGroups": [GROUP], "resources": ["endpoints"], "verbs": ["create", "delete", "get", "patch", "watch"]},

@@ -1,0 +1,58 @@
+"""Pipeline and PipelineExecution: SageMaker Pipelines.
+
+A pipeline is done once Active and synced; it is updated in place (UpdatePipeline takes its
+definition, description, display name, parallelism and role; SageMaker keeps earlier versions).
+Tags are not compared by the controller, so a change of tags alone is refused rather than
+waited for. Deleting a pipeline is never what a cancelled step means.
+
+An execution is done when it Succeeded; Failed and Stopped fail the step with SageMaker's
+failureReason. It has no name of its own (SageMaker identifies it by ARN; its display name need
+not be unique), so the custom resource is always named after the run and task: every run starts
+its own execution and a retried pod reattaches. Cancelling the step deletes the resource, and the
+controller calls StopPipelineExecution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagemaker_ack_kfp.completion import KindRules, arn_of
+
+
+def _pipeline_outputs(obj: dict[str, Any]) -> dict[str, Any]:
+    return {"pipeline_name": obj["spec"]["pipelineName"], "pipeline_arn": arn_of(obj)}
+
+
+def _execution_outputs(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]
+    return {
+        "pipeline_execution_arn": arn_of(obj),
+        "pipeline_name": spec["pipelineName"],
+        "pipeline_execution_display_name": spec.get("pipelineExecutionDisplayName") or "",
+        "status": obj.get("status") or {},
+    }
+
+
+PIPELINE = KindRules(
+    kind="Pipeline",
+    name_prefix="pipeline",
+    status_field="pipelineStatus",
+    success=frozenset({"Active"}),
+    failure=frozenset(),
+    stop_on_cancel=False,
+    outputs=_pipeline_outputs,
+    on_conflict="update",
+    updatable_fields=frozenset(
+        {"pipelineDefinition", "pipelineDescription", "pipelineDisplayName", "parallelismConfiguration", "roleARN"}
+    ),
+)
+
+PIPELINE_EXECUTION = KindRules(
+    kind="PipelineExecution",
+    name_prefix="execution",
+    status_field="pipelineExecutionStatus",
+    success=frozenset({"Succeeded"}),
+    failure=frozenset({"Failed", "Stopped"}),
+    outputs=_execution_outputs,
+    unique_name=False,
+)
