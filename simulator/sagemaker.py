@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import batch, hosting, monitoring, tagging, training, tuning
+from . import (
+    batch,
+    hosting,
+    inference_components,
+    labeling,
+    monitoring,
+    pipelines,
+    registry,
+    tagging,
+    training,
+    tuning,
+)
 from .calls import Body, Call, Handler
 from .errors import serialization, throttling, unknown_operation
 from .state import SimulatorState
@@ -19,6 +30,10 @@ OPERATIONS: dict[str, Handler] = {
     **hosting.OPERATIONS,
     **batch.OPERATIONS,
     **monitoring.OPERATIONS,
+    **registry.OPERATIONS,
+    **inference_components.OPERATIONS,
+    **labeling.OPERATIONS,
+    **pipelines.OPERATIONS,
     **tagging.OPERATIONS,
 }
 
