@@ -143,3 +143,22 @@ def test_controller_recovers_after_a_throttling_burst(private_stack: PrivateStac
     assert sum(cluster.sim("/_sim/calls")["throttled"].values()) == 5  # the burst really hit the controller
     assert len(cluster.sim_resources("TrainingJob", name_prefix=name)) == 1
     assert cluster.sim("/_sim/calls")["calls"]["CreateTrainingJob"] == 1
+
+
+@pytest.mark.controller
+def test_controller_reconciles_exactly_the_kinds_with_a_component(cluster: Cluster) -> None:
+    """--reconcile-resources names every kind of components/ and nothing else: the controller starts
+    a reconciler for each of them and none for the kinds the project does not offer."""
+    if cluster.stack is None or cluster.state is None:
+        pytest.skip("the local stack's own controller only")
+    from sagemaker_ack_kfp.kinds import known_kinds
+
+    argv = Path(f"/proc/{cluster.state.pids['controller']}/cmdline").read_bytes().decode().split("\0")
+    [flag] = [arg for arg in argv if arg.startswith("--reconcile-resources=")]
+    assert flag.split("=", 1)[1].split(",") == list(known_kinds())
+    assert len(known_kinds()) == 18
+    log = cluster.stack.layout.log("controller").read_text()
+    excluded = {json.loads(line)["kind"] for line in log.splitlines()
+                if line.startswith("{") and "excluding reconciler for resource kind" in line}
+    assert {"NotebookInstance", "Domain", "FeatureGroup"} <= excluded
+    assert not excluded & set(known_kinds())
