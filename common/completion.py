@@ -67,6 +67,9 @@ class KindRules:
     # A spec field whose presence means SageMaker names the resource itself (a model version in
     # a group): the name field stays unset and the custom resource is named after the step.
     unnamed_with: str | None = None
+    # SageMaker's defaults for such a resource, rendered like service_defaults but only when
+    # `unnamed_with` is set (a model version's approval status, which an unversioned package lacks).
+    unnamed_defaults: Mapping[str, Any] = field(default_factory=dict)
     # False when the name field is only a label SageMaker does not keep unique (a pipeline
     # execution's display name): the custom resource is then always named after the step.
     unique_name: bool = True
@@ -150,11 +153,14 @@ def waiting_to_modify(message: str) -> bool:
     return _WAITING_TO_MODIFY.match(message) is not None
 
 
-def fresh(condition: dict[str, Any], expectation: Expectation | None) -> bool:
-    """After an update, only a condition that changed since then answers it."""
+def fresh(condition: dict[str, Any], expectation: Expectation | None, *, strictly: bool = False) -> bool:
+    """After an update, only a condition that changed since then answers it. Both times have a
+    resolution of one second: `strictly` leaves out a condition of that same second, for kinds
+    whose update always takes longer than that (it may be the answer to the previous spec)."""
     if not expectation or not expectation.updated or not expectation.updated_at:
         return True
-    return str(condition.get("lastTransitionTime") or "") >= expectation.updated_at
+    changed = str(condition.get("lastTransitionTime") or "")
+    return changed > expectation.updated_at if strictly else changed >= expectation.updated_at
 
 
 def arn_of(obj: dict[str, Any]) -> str:

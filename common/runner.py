@@ -122,6 +122,14 @@ def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> 
     return filled
 
 
+def with_kind_defaults(spec: dict[str, Any], rules: KindRules) -> dict[str, Any]:
+    """The spec with the kind's SageMaker defaults, and those of a resource SageMaker names itself."""
+    spec = with_service_defaults(spec, rules.service_defaults)
+    if rules.unnamed_with and spec.get(rules.unnamed_with):
+        spec = with_service_defaults(spec, rules.unnamed_defaults)
+    return spec
+
+
 def render(
     kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity, name: str
 ) -> dict[str, Any]:
@@ -158,8 +166,9 @@ class Step:
 
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
-        spec = with_service_defaults(prepare_spec(kind, request.raw_inputs, redactor=self.redactor), self.rules.service_defaults)
+        spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor)
         check_naming(kind, self.rules, spec)
+        spec = with_kind_defaults(spec, self.rules)
         # Only valid inputs get as far as the cluster (and its credentials).
         self.kube = self._connect()
         namespace = request.namespace or self.kube.default_namespace()
@@ -196,7 +205,7 @@ class Step:
         if rules.unnamed_with and spec.get(rules.unnamed_with):
             self.progress.say(
                 f"{kind.kind} resource {object_name(derived)} (derived from {origin}); SageMaker names the "
-                f"{kind.kind} itself in {rules.unnamed_with} {spec[rules.unnamed_with]}"
+                f"{kind.kind} itself ({kind.input_name(rules.unnamed_with)}={spec[rules.unnamed_with]})"
             )
             return derived, object_name(derived)
         if not spec.get(kind.name_field):

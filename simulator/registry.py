@@ -5,8 +5,7 @@ Pending for one phase and InProgress (validating) for two, then Completed or,
 with `sim/fail-reason`, Failed with that reason on its first validation
 profile.  A package given a group is a version: SageMaker numbers it (1, 2, ...
 per group, never reused), its ARN is `model-package/<group>/<version>`, clients
-address it by that ARN, and Describe reports the group's name as its
-ModelPackageName.  A group cannot be deleted while it holds versions.
+address it by that ARN, and it has no ModelPackageName of its own.  A group cannot be deleted while it holds versions.
 """
 
 from __future__ import annotations
@@ -139,9 +138,11 @@ def describe_package(call: Call, body: Body) -> Body:
     out = defaults.model_package(echo(package, call.now))
     out["ModelPackageStatus"] = package.status(call.now)
     if package.extra.get("group"):
-        group = str(package.extra["group"])
-        # A version's ModelPackageName is its group's name; its own identity is the ARN.
-        out.update(ModelPackageName=group, ModelPackageGroupName=group, ModelPackageVersion=package.extra["version"])
+        # A version has no name of its own (SageMaker lists versions without one, and ACK's
+        # controller, which copies ModelPackageName into the spec, relies on that): its identity
+        # is the ARN, within its group.
+        out.pop("ModelPackageName", None)
+        out.update(ModelPackageGroupName=package.extra["group"], ModelPackageVersion=package.extra["version"])
         out.setdefault("ModelApprovalStatus", "PendingManualApproval")
     return out
 

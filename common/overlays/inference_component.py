@@ -87,14 +87,16 @@ def judge_inference_component(obj: dict[str, Any], expectation: Expectation) -> 
     ours = _without_tags(expectation.spec)
     applied = all(spec.get(key) == value for key, value in ours.items())
     started = applied and last_update_spec(obj) == _without_tags(spec)
-    terminal_now = terminal.get("status") == "True" and fresh(terminal, expectation)
+    terminal_now = terminal.get("status") == "True" and fresh(terminal, expectation, strictly=True)
     if not started:
         if terminal_now:  # refused before it was sent (e.g. the component had Failed)
             return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or ''} {reason}".strip())
         return Verdict(Phase.WAITING, recoverable=retrying(obj))
     # The controller writes the annotation and the status in two requests: a snapshot in between
-    # pairs our annotation with the old status, so only conditions newer than our change count.
-    if not fresh(synced, expectation):
+    # pairs our annotation with the old status, so only conditions newer than our change count;
+    # strictly newer, since the old one may be of the very second of our change, and an update
+    # (Updating, then InService) always takes longer than that.
+    if not fresh(synced, expectation, strictly=True):
         return Verdict(Phase.WAITING, recoverable=retrying(obj))
     if component_status == "Failed":
         return Verdict(Phase.FAILED, reason=f"inference component Failed: {reason or 'no reason given'}")

@@ -38,7 +38,7 @@ def _package_outputs(obj: dict[str, Any]) -> dict[str, Any]:
     spec = obj["spec"]
     group = str(spec.get("modelPackageGroupName") or "")
     arn = arn_of(obj)
-    approval = spec.get("modelApprovalStatus") or (DEFAULT_VERSION_APPROVAL if group else "")
+    approval = str(spec.get("modelApprovalStatus") or "")
     return {
         "model_package_arn": arn,
         "model_package_version": package_version(arn, group),
@@ -92,4 +92,8 @@ MODEL_PACKAGE = KindRules(
     on_conflict="update",
     updatable_fields=frozenset({"modelApprovalStatus", "approvalDescription", "customerMetadataProperties"}),
     unnamed_with="modelPackageGroupName",
+    # SageMaker reports a version's approval even when the create left it out, and the controller
+    # compares it with the spec: without it, every sync would call UpdateModelPackage, and the
+    # update would write the resource's previous status back, so it never shows Completed.
+    unnamed_defaults={"modelApprovalStatus": DEFAULT_VERSION_APPROVAL},
 )

@@ -16,7 +16,7 @@ from sagemaker_ack_kfp.overlays import rules_for
 from sagemaker_ack_kfp.overlays.inference_component import LAST_SPEC_ANNOTATION
 from sagemaker_ack_kfp.overlays.registry import package_version
 from sagemaker_ack_kfp.progress import console_links
-from sagemaker_ack_kfp.runner import check_naming, with_service_defaults
+from sagemaker_ack_kfp.runner import check_naming, with_kind_defaults, with_service_defaults
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
@@ -54,15 +54,24 @@ def test_model_package_version_comes_from_its_arn() -> None:
 def test_model_package_outputs_for_a_version_and_an_unversioned_package() -> None:
     rules = rules_for("ModelPackage")
     version = cr({"modelPackageStatus": "Completed", "ackResourceMetadata": {"arn": f"{ARN}:model-package/mnist/4"}},
-                 spec={"modelPackageGroupName": "mnist"})
+                 spec={"modelPackageGroupName": "mnist", "modelApprovalStatus": "PendingManualApproval"})
     assert judge(version, rules).phase is Phase.SUCCEEDED
     outputs = rules.outputs(version)
     assert outputs["model_package_arn"] == f"{ARN}:model-package/mnist/4"
     assert (outputs["model_package_version"], outputs["model_package_group_name"], outputs["model_package_name"]) == ("4", "mnist", "")
-    assert outputs["model_approval_status"] == "PendingManualApproval"  # SageMaker's default for a version
+    assert outputs["model_approval_status"] == "PendingManualApproval"
     unversioned = cr({"ackResourceMetadata": {"arn": f"{ARN}:model-package/solo"}}, spec={"modelPackageName": "solo"})
     outputs = rules.outputs(unversioned)
     assert (outputs["model_package_version"], outputs["model_package_name"], outputs["model_approval_status"]) == ("", "solo", "")
+
+
+def test_a_version_is_rendered_with_sagemakers_default_approval() -> None:
+    """SageMaker reports a version's approval even when the create left it out; ACK compares it
+    with the spec, so without it every sync would update the package and rewrite its old status."""
+    rules = rules_for("ModelPackage")
+    assert with_kind_defaults({"modelPackageGroupName": "g"}, rules)["modelApprovalStatus"] == "PendingManualApproval"
+    assert with_kind_defaults({"modelPackageGroupName": "g", "modelApprovalStatus": "Approved"}, rules)["modelApprovalStatus"] == "Approved"
+    assert "modelApprovalStatus" not in with_kind_defaults({"modelPackageName": "solo"}, rules)  # not for unversioned
 
 
 def test_failed_model_package_reports_the_failed_checks() -> None:
@@ -133,6 +142,9 @@ def test_inference_component_update_waits_for_the_controller_to_send_it() -> Non
     # The annotation is written before the status: a snapshot with the old, stale Synced.
     stale = component("InService", "True", last=IC_SPEC, at="2026-01-01T00:00:30Z")
     assert judge(stale, rules, UPDATED).phase is Phase.WAITING
+    # ...even when the previous rollout ended in the very second of our change (seen on the real controller).
+    same_second = component("InService", "True", last=IC_SPEC, at="2026-01-01T00:01:00Z")
+    assert judge(same_second, rules, UPDATED).phase is Phase.WAITING
     assert judge(component("Updating", "False", last=IC_SPEC), rules, UPDATED).phase is Phase.WAITING
     assert judge(component("InService", "True", last={**IC_SPEC, "variantName": "AllTraffic", "endpointName": "ep"}), rules, UPDATED).phase is Phase.SUCCEEDED
 

@@ -1,0 +1,143 @@
+"""The LabelingJob, Pipeline and PipelineExecution components, run as KFP runs them: against the
+real controller where marked, and against the API server alone for what a step decides before any
+controller acts."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.cluster import Cluster, wait_for
+from tests.support.manifests import labeling_arguments, pipeline_arguments, pipeline_execution_arguments, tags
+from tests.support.steps import component, items, ok, run, sagemaker
+
+pytestmark = pytest.mark.integration
+
+
+# ----- Ground Truth --------------------------------------------------------------------------
+
+
+@pytest.mark.controller
+def test_labeling_job_outputs_its_manifest_and_counters(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    result = ok(run(cluster, tmp_path, "LabelingJob", labeling_arguments(namespace)))
+    name = result.outputs["labeling_job_name"]
+    assert result.outputs["output_manifest_uri"] == f"s3://demo-bucket/labeling/output/{name}/manifests/output/output.manifest"
+    counters = result.output_json("label_counters")
+    assert counters["totalLabeled"] == counters["humanLabeled"] > 0 and counters["unlabeled"] == 0
+    assert result.outputs["labeling_job_arn"].endswith(f":labeling-job/{name}")
+    assert result.outputs["final_active_learning_model_arn"] == ""
+    assert result.output_json("status")["labelingJobStatus"] == "Completed"
+    assert "sagemaker/groundtruth?region=us-east-1#/labeling-jobs/details/" in result.stdout
+    [job] = items(cluster, namespace, "labelingjobs")
+    # Ground Truth's default rendered up front: nothing for the controller to late-initialize into a "change".
+    assert job["spec"]["humanTaskConfig"]["maxConcurrentTaskCount"] == 1000
+    if cluster.simulator_url:
+        described = sagemaker(cluster).describe_labeling_job(LabelingJobName=name)
+        assert {k[0].lower() + k[1:]: v for k, v in described["LabelCounters"].items()} == counters
+
+
+@pytest.mark.controller
+@pytest.mark.simulator
+def test_failed_labeling_job_reports_its_reason(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    result = run(cluster, tmp_path, "LabelingJob", labeling_arguments(namespace, tags=tags(fail_reason="ClientError: input manifest not found")))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Failed: ClientError: input manifest not found" in result.stderr
+
+
+@pytest.mark.controller
+@pytest.mark.simulator
+def test_cancelled_labeling_job_is_stopped(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    step = component(cluster, tmp_path, "LabelingJob", labeling_arguments(namespace, tags=tags(phase_seconds="60")))
+    proc = step.start()
+    step.terminate_when(proc, lambda: any(j.get("status", {}).get("labelingJobStatus") == "InProgress"
+                                          for j in items(cluster, namespace, "labelingjobs")))
+    result = step.finish(proc, timeout=60)
+    assert result.returncode == 143, result.stderr
+    assert "the controller stops the SageMaker job" in result.stdout
+    [name] = [j["spec"]["labelingJobName"] for j in items(cluster, namespace, "labelingjobs")] or [""]
+    wait_for(lambda: [j["status"] for j in cluster.sim_resources("LabelingJob", name_prefix=name)] in (["Stopping"], ["Stopped"]),
+             timeout=120, interval=2, what="StopLabelingJob")
+
+
+# ----- SageMaker Pipelines -------------------------------------------------------------------
+
+
+@pytest.mark.controller
+def test_define_run_update_and_run_again(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    name = f"nightly-{uuid.uuid4().hex[:8]}"
+    defined = ok(run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name)))
+    assert defined.outputs == {"pipeline_name": name, "pipeline_arn": f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/{name}"}
+    first = ok(run(cluster, tmp_path, "PipelineExecution", pipeline_execution_arguments(namespace, name)))
+    assert first.outputs["pipeline_execution_arn"].startswith(f"{defined.outputs['pipeline_arn']}/execution/")
+    assert first.output_json("status")["pipelineExecutionStatus"] == "Succeeded"
+    assert first.outputs["pipeline_name"] == name
+
+    updated = ok(run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, steps=("Prepare", "Train", "Evaluate"))))
+    assert "updated the existing Pipeline" in updated.stdout
+    second = ok(run(cluster, tmp_path, "PipelineExecution", pipeline_execution_arguments(namespace, name)))
+    assert second.outputs["pipeline_execution_arn"] != first.outputs["pipeline_execution_arn"]
+    assert len(items(cluster, namespace, "pipelineexecutions")) == 2
+    if cluster.simulator_url:
+        steps = sagemaker(cluster).list_pipeline_execution_steps(
+            PipelineExecutionArn=second.outputs["pipeline_execution_arn"], SortOrder="Ascending")["PipelineExecutionSteps"]
+        assert [(s["StepName"], s["StepStatus"]) for s in steps] == [
+            ("Prepare", "Succeeded"), ("Train", "Succeeded"), ("Evaluate", "Succeeded")]
+
+
+@pytest.mark.controller
+@pytest.mark.simulator
+def test_failed_execution_reports_sagemakers_reason(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    name = f"flaky-{uuid.uuid4().hex[:8]}"
+    ok(run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, tags=tags(fail_reason="Step Train failed: AlgorithmError"))))
+    result = run(cluster, tmp_path, "PipelineExecution", pipeline_execution_arguments(namespace, name))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Failed: Step Train failed: AlgorithmError" in result.stderr
+
+
+@pytest.mark.controller
+@pytest.mark.simulator
+def test_cancelled_execution_is_stopped(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    name = f"slow-{uuid.uuid4().hex[:8]}"
+    ok(run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, tags=tags(phase_seconds="60"))))
+    step = component(cluster, tmp_path, "PipelineExecution", pipeline_execution_arguments(namespace, name))
+    proc = step.start()
+    step.terminate_when(proc, lambda: any(e.get("status", {}).get("pipelineExecutionStatus") == "Executing"
+                                          for e in items(cluster, namespace, "pipelineexecutions")))
+    result = step.finish(proc, timeout=60)
+    assert result.returncode == 143, result.stderr
+    wait_for(lambda: [e["status"] for e in cluster.sim_resources("PipelineExecution", name_prefix=f"{name}/")] in (["Stopping"], ["Stopped"]),
+             timeout=120, interval=2, what="StopPipelineExecution")
+    assert cluster.sim("/_sim/calls")["calls"].get("StopPipelineExecution", 0) >= 1
+
+
+@pytest.mark.controller
+def test_execution_of_a_missing_pipeline_fails_with_the_reason(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    """StartPipelineExecution's ResourceNotFound is terminal for the controller."""
+    result = run(cluster, tmp_path, "PipelineExecution", pipeline_execution_arguments(namespace, f"absent-{uuid.uuid4().hex[:6]}"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ACK.Terminal" in result.stderr and "does not exist" in result.stderr
+
+
+# ----- decided before any controller acts (CI) -----------------------------------------------
+
+
+def test_every_run_gets_its_own_execution_whatever_its_display_name(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    arguments = pipeline_execution_arguments(namespace, "nightly", pipeline_execution_display_name="nightly-run",
+                                             no_controller_seconds=2, recoverable_grace_seconds=1)
+    for _ in range(2):  # two KFP runs of the same pipeline
+        result = run(cluster, tmp_path, "PipelineExecution", arguments, task="run-nightly")
+        assert result.returncode in (1, 3), result.stderr  # no controller, or no such SageMaker pipeline
+    executions = items(cluster, namespace, "pipelineexecutions")
+    assert len(executions) == 2
+    assert {e["spec"]["pipelineExecutionDisplayName"] for e in executions} == {"nightly-run"}
+    assert all(e["metadata"]["name"].startswith("execution-run-nightly-") for e in executions)
+
+
+def test_a_change_of_pipeline_tags_is_refused(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    name = f"tagged-{uuid.uuid4().hex[:8]}"
+    run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, no_controller_seconds=2, tags=[{"key": "team", "value": "a"}]))
+    refused = run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, no_controller_seconds=2, tags=[{"key": "team", "value": "b"}]))
+    assert refused.returncode == 3, refused.stderr
+    assert "its spec.tags cannot be changed in place" in refused.stderr
