@@ -73,6 +73,10 @@ class KindRules:
     # False when the name field is only a label SageMaker does not keep unique (a pipeline
     # execution's display name): the custom resource is then always named after the step.
     unique_name: bool = True
+    # Kinds a pipeline "ensures" rather than creates (a registry group, a pipeline definition): a
+    # resource of that name that already exists in SageMaker (made by another namespace, the
+    # console, an SDK) is adopted by the controller instead of refused as "Resource already exists".
+    adopt_existing: bool = False
     # Hosting kinds can be deleted on cancel only if the user asks (the `delete_on_cancel` input).
     delete_on_cancel_switch: bool = False
     # Spec fields that SageMaker fills in when a create leaves them out and that ACK then

@@ -40,6 +40,9 @@ from sagemaker_ack_kfp.validating import coerce_integers, format_problems, valid
 
 # ACK's per-resource region; without it the controller uses its own default region.
 REGION_ANNOTATION = "services.k8s.aws/region"
+# ACK's adoption policy (runtime feature gate ResourceAdoption, on by default): with
+# "adopt-or-create" the controller adopts a SageMaker resource of that name if there is one.
+ADOPTION_POLICY_ANNOTATION = "services.k8s.aws/adoption-policy"
 # A watch window when no deadline is due: long, so requests per step stay flat in job length.
 MAX_WINDOW_SECONDS = 1800.0
 
@@ -131,11 +134,20 @@ def with_kind_defaults(spec: dict[str, Any], rules: KindRules) -> dict[str, Any]
 
 
 def render(
-    kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity, name: str
+    kind: KindInfo,
+    spec: dict[str, Any],
+    *,
+    namespace: str,
+    region: str,
+    identity: identities.StepIdentity,
+    name: str,
+    adopt_existing: bool = False,
 ) -> dict[str, Any]:
     annotations = {SPEC_HASH_ANNOTATION: spec_hash(spec)}
     if region:
         annotations[REGION_ANNOTATION] = region
+    if adopt_existing:
+        annotations[ADOPTION_POLICY_ANNOTATION] = "adopt-or-create"
     if identity.task:
         annotations[TASK_ANNOTATION] = identity.task
     return {
@@ -176,7 +188,10 @@ class Step:
         identity = identities.resolve(run_id_arg=request.run_id_arg, namespace=namespace, read_pod=self.kube.read_pod)
         name, resource_name = self._names(spec, identity)
         self.ref = ResourceRef(kind.group, kind.version, kind.plural, kind.kind, namespace, resource_name)
-        body = render(kind, spec, namespace=namespace, region=region, identity=identity, name=resource_name)
+        body = render(
+            kind, spec, namespace=namespace, region=region, identity=identity, name=resource_name,
+            adopt_existing=self.rules.adopt_existing,
+        )
 
         started = time.monotonic()
         try:

@@ -1,6 +1,10 @@
 """Pipeline and PipelineExecution: SageMaker Pipelines.
 
-A pipeline is done once Active and synced; it is updated in place (UpdatePipeline takes its
+A pipeline is defined or updated: one that already exists in SageMaker (defined by another
+namespace, Studio or the SageMaker SDK) is adopted by the controller and brought to the step's
+definition (the controller's next sync, right after the adoption, sends the update: the resource
+shows no trace of it, so a step that adopted a pipeline is done on the adoption itself). It is
+done once Active and synced; it is updated in place (UpdatePipeline takes its
 definition, description, display name, parallelism and role; SageMaker keeps earlier versions).
 Tags are not compared by the controller, so a change of tags alone is refused rather than
 waited for. Deleting a pipeline is never what a cancelled step means.
@@ -45,6 +49,7 @@ PIPELINE = KindRules(
     updatable_fields=frozenset(
         {"pipelineDefinition", "pipelineDescription", "pipelineDisplayName", "parallelismConfiguration", "roleARN"}
     ),
+    adopt_existing=True,
 )
 
 PIPELINE_EXECUTION = KindRules(

@@ -1,5 +1,9 @@
 """ModelPackageGroup and ModelPackage: the model registry.
 
+A group is what pipelines register into, run after run, so one that already exists in SageMaker
+(created by another namespace's pipeline, the console or an SDK) is adopted, not refused; it must
+have the step's description, since ACK cannot update a group.
+
 Both are done when SageMaker reports them Completed (the controller keeps ACK.ResourceSynced False
 while they are Pending or InProgress). ACK cannot update a group (its update is "not
 implemented"), so a different group under the same name is refused. A model package can change
@@ -78,6 +82,13 @@ MODEL_PACKAGE_GROUP = KindRules(
     failure=frozenset({"Failed"}),
     stop_on_cancel=False,
     outputs=_group_outputs,
+    adopt_existing=True,
+    terminal_hints={
+        "not implemented": (
+            "A model package group of that name already exists in SageMaker with another description, and ACK "
+            "cannot update a group: give the step the group's description, or another group name."
+        ),
+    },
 )
 
 MODEL_PACKAGE = KindRules(

@@ -88,6 +88,23 @@ def test_define_run_update_and_run_again(cluster: Cluster, namespace: str, tmp_p
 
 @pytest.mark.controller
 @pytest.mark.simulator
+def test_a_pipeline_defined_elsewhere_is_adopted_and_brought_to_the_steps_definition(
+        cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    name = f"studio-{uuid.uuid4().hex[:8]}"
+    sm = sagemaker(cluster)
+    old = pipeline_arguments(namespace, name, steps=("Old",))
+    arn = sm.create_pipeline(PipelineName=name, RoleArn=old["role_arn"], PipelineDefinition=old["pipeline_definition"])["PipelineArn"]
+    ours = pipeline_arguments(namespace, name, steps=("Prepare", "Train"))
+    adopted = ok(run(cluster, tmp_path, "Pipeline", ours))
+    assert adopted.outputs["pipeline_arn"] == arn
+    [pipeline] = items(cluster, namespace, "pipelines")
+    assert pipeline["metadata"]["annotations"]["services.k8s.aws/adopted"] == "true"
+    wait_for(lambda: sm.describe_pipeline(PipelineName=name)["PipelineDefinition"] == ours["pipeline_definition"],
+             timeout=60, what="UpdatePipeline with the step's definition")
+
+
+@pytest.mark.controller
+@pytest.mark.simulator
 def test_failed_execution_reports_sagemakers_reason(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
     name = f"flaky-{uuid.uuid4().hex[:8]}"
     ok(run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, tags=tags(fail_reason="Step Train failed: AlgorithmError"))))

@@ -97,6 +97,21 @@ def test_a_group_is_reused_by_the_next_run_and_a_different_one_refused(cluster: 
     assert "a different ModelPackageGroup named" in refused.stderr
 
 
+@pytest.mark.controller
+@pytest.mark.simulator
+def test_a_group_that_already_exists_in_sagemaker_is_adopted(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    """Made by another namespace's pipeline, the console or an SDK: registered into, not refused."""
+    name = group_name()
+    arn = sagemaker(cluster).create_model_package_group(
+        ModelPackageGroupName=name, ModelPackageGroupDescription="k-means models of the MNIST digits")["ModelPackageGroupArn"]
+    adopted = ok(run(cluster, tmp_path, "ModelPackageGroup", model_package_group_arguments(namespace, name)))
+    assert adopted.outputs["model_package_group_arn"] == arn
+    [group] = items(cluster, namespace, "modelpackagegroups")
+    assert group["metadata"]["annotations"]["services.k8s.aws/adopted"] == "true"
+    assert [g["arn"] for g in cluster.sim_resources("ModelPackageGroup", name_prefix=name)] == [arn]
+    ok(run(cluster, tmp_path, "ModelPackage", model_package_arguments(namespace, name)))
+
+
 # ----- model registry: decided before any controller acts (CI) -------------------------------
 
 

@@ -16,7 +16,8 @@ from sagemaker_ack_kfp.overlays import rules_for
 from sagemaker_ack_kfp.overlays.inference_component import LAST_SPEC_ANNOTATION
 from sagemaker_ack_kfp.overlays.registry import package_version
 from sagemaker_ack_kfp.progress import console_links
-from sagemaker_ack_kfp.runner import check_naming, with_kind_defaults, with_service_defaults
+from sagemaker_ack_kfp.identity import StepIdentity
+from sagemaker_ack_kfp.runner import ADOPTION_POLICY_ANNOTATION, check_naming, render, with_kind_defaults, with_service_defaults
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
@@ -253,3 +254,13 @@ def test_updatable_fields_are_spec_fields(kind: str) -> None:
     """A controller release that renames a field fails here, not when a user updates."""
     fields = rules_for(kind).updatable_fields
     assert fields and fields <= set(load_kind(kind).spec_schema["properties"])
+
+
+@pytest.mark.parametrize(("kind", "adopted"), [("ModelPackageGroup", True), ("Pipeline", True), ("ModelPackage", False),
+                                               ("InferenceComponent", False), ("Endpoint", False)])
+def test_kinds_a_pipeline_ensures_ask_the_controller_to_adopt_an_existing_resource(kind: str, adopted: bool) -> None:
+    """ACK's adopt-or-create: a group or pipeline made outside the cluster is adopted, not refused."""
+    body = render(load_kind(kind), {"x": 1}, namespace="ns", region="", name="n",
+                  identity=StepIdentity(run_id="r", task="t", source="test"),
+                  adopt_existing=rules_for(kind).adopt_existing)
+    assert body["metadata"]["annotations"].get(ADOPTION_POLICY_ANNOTATION) == ("adopt-or-create" if adopted else None)
