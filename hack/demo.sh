@@ -49,8 +49,9 @@ cat <<EOF
 
 This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
 
-  TrainingJob -> Model -+-> TransformJob
-                        +-> EndpointConfig -> Endpoint
+  TrainingJob -+-> ModelPackageGroup -> ModelPackage   (register the model)
+               +-> Model -+-> TransformJob
+                          +-> EndpointConfig -> Endpoint
 
   1. compile it with KFP SDK 1.8 (an Argo Workflow, as KFP 1.8 would run it)
   2. run every step locally (python -m sagemaker_ack_kfp.localrun) against the stack's API
@@ -68,9 +69,9 @@ if [[ "$controller" != "running" ]]; then
     "module proxy, so it could not be built (README.md, \"Known limits, read this first\")." \
     "Nothing turns the custom resources into SageMaker calls, so the pipeline CANNOT succeed." \
     "" \
-    "The demo runs it anyway, with no_controller_seconds=5: the first step creates its" \
-    "TrainingJob, sees no controller act on it and fails fast (exit code 3) saying so;" \
-    "the steps after it are skipped. This demo will exit non-zero."
+    "The demo runs it anyway, with no_controller_seconds=5: the first steps create their" \
+    "TrainingJob and ModelPackageGroup, see no controller act on them and fail fast (exit" \
+    "code 3) saying so; the steps after them are skipped. This demo will exit non-zero."
   no_controller_params=(--param no_controller_seconds=5)
 fi
 
@@ -127,7 +128,7 @@ EOF
 fi
 echo
 # "endpoints" alone means the core v1 Endpoints; the SageMaker kind needs its group.
-kinds="trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
+kinds="trainingjobs,modelpackagegroups,modelpackages,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
 echo "  \$ kubectl get $kinds -n $namespace"
 "$KUBECTL" get "$kinds" -n "$namespace" 2>&1 | sed 's/^/  /'
 

@@ -1,8 +1,10 @@
-"""Train k-means on MNIST, then serve it twice: batch predictions over an S3 prefix and a live
-endpoint. Five SageMaker resources, each created by one step (see README.md):
+"""Train k-means on MNIST, register the trained model, then serve it twice: batch predictions
+over an S3 prefix and a live endpoint. Seven SageMaker resources, each created by one step (see
+README.md):
 
-    TrainingJob -> Model -+-> TransformJob
-                          +-> EndpointConfig -> Endpoint
+    TrainingJob -+-> ModelPackageGroup -> ModelPackage   (register the model)
+                 +-> Model -+-> TransformJob
+                            +-> EndpointConfig -> Endpoint
 """
 
 from kfp import dsl
@@ -14,6 +16,8 @@ Model = component("Model")
 TransformJob = component("TransformJob")
 EndpointConfig = component("EndpointConfig")
 Endpoint = component("Endpoint")
+ModelPackageGroup = component("ModelPackageGroup")
+ModelPackage = component("ModelPackage")
 
 # SageMaker's built-in k-means algorithm in us-east-1; other regions use another registry account.
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
@@ -32,6 +36,8 @@ def mnist_kmeans(
     k: int = 10,
     feature_dim: int = 784,
     no_controller_seconds: int = 120,
+    model_package_group: str = "mnist-kmeans",
+    model_approval_status: str = "PendingManualApproval",
 ):
     data = f"s3://{bucket}/mnist-kmeans"
     common = {"region": region, "no_controller_seconds": no_controller_seconds}
@@ -56,6 +62,25 @@ def mnist_kmeans(
         output_data_config={"s3OutputPath": f"{data}/models/"},
         resource_config={"instanceCount": 1, "instanceType": INSTANCE_TYPE, "volumeSizeInGB": 10},
         stopping_condition={"maxRuntimeInSeconds": 3600},
+        **common,
+    )
+
+    # Register the trained model: a new version in the model registry's group, which the first
+    # run creates and later runs reuse (or adopt, if it was made elsewhere).
+    group = ModelPackageGroup(
+        model_package_group_name=model_package_group,
+        model_package_group_description="k-means models of the MNIST digits",
+        **common,
+    )
+    registered = ModelPackage(
+        model_package_group_name=group.outputs["model_package_group_name"],
+        model_approval_status=model_approval_status,
+        model_package_description="SageMaker k-means on MNIST",
+        inference_specification={
+            "containers": [{"image": image, "modelDataURL": train.outputs["model_artifact_url"]}],
+            "supportedContentTypes": ["text/csv", "application/x-recordio-protobuf"],
+            "supportedResponseMIMETypes": ["application/json"],
+        },
         **common,
     )
 
@@ -93,7 +118,7 @@ def mnist_kmeans(
 
     endpoint = Endpoint(endpoint_config_name=endpoint_config.outputs["endpoint_config_name"], **common)
 
-    for task in (train, model, transform, endpoint_config, endpoint):
+    for task in (train, group, registered, model, transform, endpoint_config, endpoint):
         never_cache(task)
 
 
