@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import Cluster, wait_for
-from tests.support.manifests import labeling_arguments, pipeline_arguments, pipeline_execution_arguments, tags
+from tests.support.manifests import (
+    inference_component_arguments,
+    labeling_arguments,
+    model_package_arguments,
+    model_package_group_arguments,
+    pipeline_arguments,
+    pipeline_execution_arguments,
+    tags,
+)
 from tests.support.steps import component, items, ok, run, sagemaker
 
 pytestmark = pytest.mark.integration
@@ -158,3 +166,36 @@ def test_a_change_of_pipeline_tags_is_refused(cluster: Cluster, namespace: str, 
     refused = run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name, no_controller_seconds=2, tags=[{"key": "team", "value": "b"}]))
     assert refused.returncode == 3, refused.stderr
     assert "its spec.tags cannot be changed in place" in refused.stderr
+
+
+# ----- bad input creates nothing, for each of these kinds and the registry's (CI) ------------
+
+BAD_INPUTS = {
+    "ModelPackageGroup": ({"model_package_group_name": "mnist_models"}, "is not a valid SageMaker name", "modelpackagegroups"),
+    "ModelPackage": ({"inference_specification": {"containers": [{"image": "i", "modelDataUrl": "s3://b/m.tar.gz"}]}},
+                     "did you mean 'modelDataURL'?", "modelpackages"),
+    "InferenceComponent": ({"runtime_config": {"copyCount": "two"}}, "runtime_config.copyCount", "inferencecomponents"),
+    "LabelingJob": ({"human_task_config": {"workteamArn": "arn:aws:sagemaker:us-east-1:1:workteam/private-crowd/t"}},
+                    "did you mean 'workteamARN'?", "labelingjobs"),
+    "Pipeline": ({"parallelism_configuration": {"maxParallelExecutionSteps": "many"}},
+                 "parallelism_configuration.maxParallelExecutionSteps", "pipelines"),
+    "PipelineExecution": ({"pipeline_parameters": {"name": "InputData"}}, "pipeline_parameters", "pipelineexecutions"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_exits_2_and_creates_nothing(cluster: Cluster, namespace: str, tmp_path: Path, kind: str) -> None:
+    base = {
+        "ModelPackageGroup": model_package_group_arguments(namespace, "mnist"),
+        "ModelPackage": model_package_arguments(namespace, "mnist"),
+        "InferenceComponent": inference_component_arguments(namespace, "ep", "m"),
+        "LabelingJob": labeling_arguments(namespace),
+        "Pipeline": pipeline_arguments(namespace, "p"),
+        "PipelineExecution": pipeline_execution_arguments(namespace, "p"),
+    }[kind]
+    override, expected, plural = BAD_INPUTS[kind]
+    result = run(cluster, tmp_path, kind, {**base, **override})
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "nothing was created" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert items(cluster, namespace, plural) == []
