@@ -73,6 +73,8 @@ class KindRules:
     # False when the name field is only a label SageMaker does not keep unique (a pipeline
     # execution's display name): the custom resource is then always named after the step.
     unique_name: bool = True
+    # Spec fields the CRD leaves optional but this kind needs with ACK v1.9.1: field -> why.
+    required_fields: Mapping[str, str] = field(default_factory=dict)
     # Kinds a pipeline "ensures" rather than creates (a registry group, a pipeline definition): a
     # resource of that name that already exists in SageMaker (made by another namespace, the
     # console, an SDK) is adopted by the controller instead of refused as "Resource already exists".

@@ -90,25 +90,28 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redact
     return dict(spec)
 
 
-def check_naming(kind: KindInfo, rules: KindRules, spec: dict[str, Any]) -> None:
-    """A kind whose resources SageMaker names itself when `unnamed_with` is set (a model version
-    in a group) takes the name field or that field, not both: SageMaker refuses both."""
+def check_kind_rules(kind: KindInfo, rules: KindRules, spec: dict[str, Any]) -> None:
+    """What a kind's rules add to its schema: a resource SageMaker names itself when
+    `unnamed_with` is set (a model version in a group) takes the name field or that field, not
+    both (SageMaker refuses both); and the fields the CRD leaves optional that the controller
+    cannot do without (`required_fields`)."""
+    problems = []
     if rules.unnamed_with and spec.get(rules.unnamed_with) and spec.get(kind.name_field):
         named, unnamed = kind.name_input.name, kind.input_name(rules.unnamed_with)
-        raise InputError(
-            format_problems(
-                kind.kind,
-                [
-                    Problem(
-                        named,
-                        f"give '{named}' or '{unnamed}', not both: with '{unnamed}' SageMaker names the "
-                        f"{kind.kind} itself (a new version in that group), so leave '{named}' out; without it, "
-                        f"'{named}' names an unversioned {kind.kind}",
-                        f"spec.{kind.name_field}",
-                    )
-                ],
+        problems.append(
+            Problem(
+                named,
+                f"give '{named}' or '{unnamed}', not both: with '{unnamed}' SageMaker names the "
+                f"{kind.kind} itself (a new version in that group), so leave '{named}' out; without it, "
+                f"'{named}' names an unversioned {kind.kind}",
+                f"spec.{kind.name_field}",
             )
         )
+    for field, why in rules.required_fields.items():
+        if spec.get(field) in (None, ""):
+            problems.append(Problem(kind.input_name(field), f"is required here: {why}", f"spec.{field}"))
+    if problems:
+        raise InputError(format_problems(kind.kind, problems))
 
 
 def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,7 +182,7 @@ class Step:
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
         spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor)
-        check_naming(kind, self.rules, spec)
+        check_kind_rules(kind, self.rules, spec)
         spec = with_kind_defaults(spec, self.rules)
         # Only valid inputs get as far as the cluster (and its credentials).
         self.kube = self._connect()

@@ -121,4 +121,10 @@ RULES = KindRules(
     judge_extra=judge_inference_component,
     on_conflict="update",
     updatable_fields=frozenset({"specification", "runtimeConfig"}),
+    required_fields={
+        "variantName": (
+            "SageMaker reports the variant it chose, and ACK v1.9.1 takes a spec without one for a change, "
+            "updating the inference component on every sync; give the endpoint's variant (e.g. 'AllTraffic')"
+        ),
+    },
 )

@@ -17,7 +17,7 @@ from sagemaker_ack_kfp.overlays.inference_component import LAST_SPEC_ANNOTATION
 from sagemaker_ack_kfp.overlays.registry import package_version
 from sagemaker_ack_kfp.progress import console_links
 from sagemaker_ack_kfp.identity import StepIdentity
-from sagemaker_ack_kfp.runner import ADOPTION_POLICY_ANNOTATION, check_naming, render, with_kind_defaults, with_service_defaults
+from sagemaker_ack_kfp.runner import ADOPTION_POLICY_ANNOTATION, check_kind_rules, render, with_kind_defaults, with_service_defaults
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
@@ -102,12 +102,20 @@ def test_model_package_group_is_done_when_completed() -> None:
 
 def test_a_version_takes_a_group_or_a_name_not_both() -> None:
     kind, rules = load_kind("ModelPackage"), rules_for("ModelPackage")
-    check_naming(kind, rules, {"modelPackageGroupName": "g"})
-    check_naming(kind, rules, {"modelPackageName": "solo"})
+    check_kind_rules(kind, rules, {"modelPackageGroupName": "g"})
+    check_kind_rules(kind, rules, {"modelPackageName": "solo"})
     with pytest.raises(InputError) as caught:
-        check_naming(kind, rules, {"modelPackageGroupName": "g", "modelPackageName": "solo"})
+        check_kind_rules(kind, rules, {"modelPackageGroupName": "g", "modelPackageName": "solo"})
     assert "model_package_name" in caught.value.message and "model_package_group_name" in caught.value.message
     assert "nothing was created" in caught.value.message
+
+
+def test_an_inference_component_needs_its_variant() -> None:
+    kind, rules = load_kind("InferenceComponent"), rules_for("InferenceComponent")
+    check_kind_rules(kind, rules, {"variantName": "AllTraffic"})
+    with pytest.raises(InputError) as caught:
+        check_kind_rules(kind, rules, {"endpointName": "ep"})
+    assert "input 'variant_name': is required here: SageMaker reports the variant it chose" in caught.value.message
 
 
 # ----- inference components ----------------------------------------------------------------
