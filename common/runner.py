@@ -136,6 +136,28 @@ def with_kind_defaults(spec: dict[str, Any], rules: KindRules) -> dict[str, Any]
     return spec
 
 
+@dataclass(frozen=True)
+class Naming:
+    name: str  # the SageMaker name the step shows (for a resource SageMaker names: the derived one)
+    resource_name: str  # the custom resource's metadata.name
+    derived: bool = False  # the name field was empty and now holds the derived name
+    named_by_sagemaker: bool = False  # `unnamed_with` is set: the spec carries no name
+
+
+def resolve_names(kind: KindInfo, rules: KindRules, spec: dict[str, Any], identity: identities.StepIdentity) -> Naming:
+    """The SageMaker name and the custom resource's name of a step's resource; fills in the name
+    field when the user left it out and the kind has one to fill. The derived name comes from the
+    KFP run and task (or, without them, the spec): a retried step finds what it created."""
+    derived = generated_name(prefix=rules.name_prefix, identity=identity, spec=spec)
+    if rules.unnamed_with and spec.get(rules.unnamed_with):
+        return Naming(derived, object_name(derived), named_by_sagemaker=True)
+    filled = not spec.get(kind.name_field)
+    if filled:
+        spec[kind.name_field] = derived
+    name = str(spec[kind.name_field])
+    return Naming(name, object_name(name if rules.unique_name else derived), derived=filled)
+
+
 def render(
     kind: KindInfo,
     spec: dict[str, Any],
@@ -215,22 +237,17 @@ class Step:
         return self.rules.outputs(final)
 
     def _names(self, spec: dict[str, Any], identity: identities.StepIdentity) -> tuple[str, str]:
-        """(the SageMaker name the step shows, the custom resource's metadata.name). Fills in the
-        name field when the user left it out and the kind has one to fill."""
-        kind, rules = self.kind, self.rules
-        derived = generated_name(prefix=rules.name_prefix, identity=identity, spec=spec)
+        naming = resolve_names(self.kind, self.rules, spec, identity)
         origin = f"run {identity.run_id}, task {identity.task}" if identity.known else "the inputs (no KFP run identity)"
-        if rules.unnamed_with and spec.get(rules.unnamed_with):
+        if naming.named_by_sagemaker:
+            unnamed = self.rules.unnamed_with or ""
             self.progress.say(
-                f"{kind.kind} resource {object_name(derived)} (derived from {origin}); SageMaker names the "
-                f"{kind.kind} itself ({kind.input_name(rules.unnamed_with)}={spec[rules.unnamed_with]})"
+                f"{self.kind.kind} resource {naming.resource_name} (derived from {origin}); SageMaker names the "
+                f"{self.kind.kind} itself ({self.kind.input_name(unnamed)}={spec[unnamed]})"
             )
-            return derived, object_name(derived)
-        if not spec.get(kind.name_field):
-            spec[kind.name_field] = derived
-            self.progress.say(f"{kind.kind} name {derived} (derived from {origin})")
-        name = str(spec[kind.name_field])
-        return name, object_name(name if rules.unique_name else derived)
+        elif naming.derived:
+            self.progress.say(f"{self.kind.kind} name {naming.name} (derived from {origin})")
+        return naming.name, naming.resource_name
 
     def _wait(self, started: float, *, name: str, region: str, expectation: Expectation) -> dict[str, Any]:
         assert self.ref is not None

@@ -272,3 +272,22 @@ def test_kinds_a_pipeline_ensures_ask_the_controller_to_adopt_an_existing_resour
                   identity=StepIdentity(run_id="r", task="t", source="test"),
                   adopt_existing=rules_for(kind).adopt_existing)
     assert body["metadata"]["annotations"].get(ADOPTION_POLICY_ANNOTATION) == ("adopt-or-create" if adopted else None)
+
+
+def test_resource_names_per_kind() -> None:
+    from sagemaker_ack_kfp.runner import resolve_names
+
+    identity = StepIdentity(run_id="run-1", task="p.reg", source="test")
+    version = {"modelPackageGroupName": "g"}
+    naming = resolve_names(load_kind("ModelPackage"), rules_for("ModelPackage"), version, identity)
+    assert naming.named_by_sagemaker and naming.resource_name.startswith("model-package-reg-")
+    assert "modelPackageName" not in version  # SageMaker names a version
+    display = {"pipelineName": "p", "pipelineExecutionDisplayName": "Nightly"}
+    naming = resolve_names(load_kind("PipelineExecution"), rules_for("PipelineExecution"), display, identity)
+    # A display name is only a label: the resource is named after the run and task.
+    assert (naming.name, naming.derived) == ("Nightly", False) and naming.resource_name.startswith("execution-reg-")
+    named = {"pipelineName": "Nightly-Pipe"}
+    assert resolve_names(load_kind("Pipeline"), rules_for("Pipeline"), named, identity).resource_name == "nightly-pipe"
+    empty: dict[str, Any] = {}
+    naming = resolve_names(load_kind("LabelingJob"), rules_for("LabelingJob"), empty, identity)
+    assert naming.derived and empty["labelingJobName"] == naming.name == naming.resource_name
