@@ -73,6 +73,8 @@ class KindRules:
     # False when the name field is only a label SageMaker does not keep unique (a pipeline
     # execution's display name): the custom resource is then always named after the step.
     unique_name: bool = True
+    # SageMaker's limit on the name field's length (a Kubernetes object name has at most 253).
+    max_name_length: int = 63
     # Spec fields the CRD leaves optional but this kind needs with ACK v1.9.1: field -> why.
     required_fields: Mapping[str, str] = field(default_factory=dict)
     # Kinds a pipeline "ensures" rather than creates (a registry group, a pipeline definition): a

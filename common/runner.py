@@ -24,7 +24,7 @@ from sagemaker_ack_kfp.inputs import Problem, parse_inputs
 from sagemaker_ack_kfp.kinds import KindInfo, load_kind
 from sagemaker_ack_kfp.kube import Kube, ResourceRef
 from sagemaker_ack_kfp.naming import (
-    SAGEMAKER_NAME,
+    sagemaker_name,
     SPEC_HASH_ANNOTATION,
     TASK_ANNOTATION,
     generated_name,
@@ -61,11 +61,14 @@ class StepRequest:
     switches: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redactor | None = None) -> dict[str, Any]:
+def prepare_spec(
+    kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redactor | None = None, max_name_length: int = 63
+) -> dict[str, Any]:
     """Inputs -> a validated spec; raises InputError listing every problem. No cluster access.
 
     The redactor learns the secrets among the inputs before any problem is reported, so an error
-    about a bad environment value cannot echo it."""
+    about a bad environment value cannot echo it. `max_name_length` is SageMaker's limit on the
+    kind's name (63 for most; longer for a pipeline and an execution's display name)."""
     if redactor is not None:
         redactor.learn_raw_inputs(raw_inputs)
     parsed = parse_inputs(kind, raw_inputs)
@@ -76,11 +79,11 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redact
     probe = {**spec, kind.name_field: spec.get(kind.name_field) or "placeholder-name"}
     problems = [*parsed.problems, *validate_spec(kind, probe, skip_inputs=parsed.failed_inputs)]
     given = spec.get(kind.name_field)
-    if isinstance(given, str) and given and not SAGEMAKER_NAME.match(given):
+    if isinstance(given, str) and given and not sagemaker_name(max_name_length).match(given):
         problems.append(
             Problem(
                 kind.name_input.name,
-                f"'{given}' is not a valid SageMaker name: at most 63 letters, digits and hyphens, "
+                f"'{given}' is not a valid SageMaker name: at most {max_name_length} letters, digits and hyphens, "
                 "starting with a letter or digit",
                 f"spec.{kind.name_field}",
             )
@@ -203,7 +206,7 @@ class Step:
 
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
-        spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor)
+        spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor, max_name_length=self.rules.max_name_length)
         check_kind_rules(kind, self.rules, spec)
         spec = with_kind_defaults(spec, self.rules)
         # Only valid inputs get as far as the cluster (and its credentials).

@@ -50,6 +50,8 @@ PIPELINE = KindRules(
         {"pipelineDefinition", "pipelineDescription", "pipelineDisplayName", "parallelismConfiguration", "roleARN"}
     ),
     adopt_existing=True,
+    # SageMaker allows 256; the custom resource's name, the same string lowercased, at most 253.
+    max_name_length=253,
 )
 
 PIPELINE_EXECUTION = KindRules(
@@ -60,4 +62,5 @@ PIPELINE_EXECUTION = KindRules(
     failure=frozenset({"Failed", "Stopped"}),
     outputs=_execution_outputs,
     unique_name=False,
+    max_name_length=82,  # PipelineExecutionDisplayName; the resource is named after the step
 )

@@ -291,3 +291,18 @@ def test_resource_names_per_kind() -> None:
     empty: dict[str, Any] = {}
     naming = resolve_names(load_kind("LabelingJob"), rules_for("LabelingJob"), empty, identity)
     assert naming.derived and empty["labelingJobName"] == naming.name == naming.resource_name
+
+
+def test_name_length_follows_sagemakers_limit_per_kind() -> None:
+    from sagemaker_ack_kfp.runner import prepare_spec
+
+    long_name = "p" + "-x" * 100  # 201 characters: a valid pipeline name, too long for most kinds
+    pipeline = prepare_spec(load_kind("Pipeline"), {"pipeline_name": long_name, "role_arn": "arn:aws:iam::1:role/r"},
+                            max_name_length=rules_for("Pipeline").max_name_length)
+    assert pipeline["pipelineName"] == long_name
+    with pytest.raises(InputError, match="at most 63 letters"):
+        prepare_spec(load_kind("ModelPackageGroup"), {"model_package_group_name": "g" * 64},
+                     max_name_length=rules_for("ModelPackageGroup").max_name_length)
+    display = prepare_spec(load_kind("PipelineExecution"), {"pipeline_name": "p", "pipeline_execution_display_name": "d" * 82},
+                           max_name_length=rules_for("PipelineExecution").max_name_length)
+    assert len(display["pipelineExecutionDisplayName"]) == 82
