@@ -10,7 +10,7 @@ executions fail at their last step, with that text as the step's and the
 execution's FailureReason; `sim/phase-seconds` sets their step length.  Stop
 is Stopping for one phase, then Stopped.  Executions are addressed by ARN
 (`pipeline/<pipeline>/execution/<id>`); a repeated ClientRequestToken returns
-the execution it started.
+the execution it started; a parameter the definition does not declare is a ValidationException.
 """
 
 from __future__ import annotations
@@ -105,6 +105,14 @@ def _check_definition(body: Body, *, creating: bool) -> None:
         steps_of(str(definition))
 
 
+def _check_parameters(given: list[Any], definition: str) -> None:
+    """A parameter the definition does not declare is refused (retried by the controller)."""
+    declared = {p.get("Name") for p in (json.loads(definition).get("Parameters") or []) if isinstance(p, dict)}
+    unknown = sorted(str(p.get("Name")) for p in given if isinstance(p, dict) and p.get("Name") not in declared)
+    if unknown:
+        raise validation(f"Pipeline parameter(s) {unknown} are not defined in the pipeline definition.")
+
+
 def steps_of(definition: str) -> list[Body]:
     """The definition's steps as {"Name", "Type"}; a definition that is not JSON is refused."""
     try:
@@ -129,7 +137,9 @@ def start_execution(call: Call, body: Body) -> Body:
         return {EXECUTION.arn_field: pipeline.extra["tokens"][token]}
     execution_id = sampling.short_hash(pipeline.arn, token, call.now) + sampling.short_hash(token)[:4]
     name = f"{pipeline.name}/execution/{execution_id}"
-    steps = steps_of(str(pipeline.spec.get("PipelineDefinition") or '{"Steps": []}'))
+    definition = str(pipeline.spec.get("PipelineDefinition") or '{"Steps": []}')
+    _check_parameters(body.get("PipelineParameters") or [], definition)
+    steps = steps_of(definition)
     selected = {s.get("StepName") for s in (body.get("SelectiveExecutionConfig") or {}).get("SelectedSteps") or []}
     if selected:
         steps = [s for s in steps if s["Name"] in selected]

@@ -138,6 +138,21 @@ def test_cancelled_execution_is_stopped(cluster: Cluster, namespace: str, tmp_pa
 
 
 @pytest.mark.controller
+@pytest.mark.simulator
+def test_an_execution_sagemaker_keeps_refusing_fails_after_the_grace_period(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
+    """StartPipelineExecution's ValidationException (a parameter the definition lacks) is retried
+    by the controller (ACK.Recoverable): the step gives up after recoverable_grace_seconds."""
+    name = f"strict-{uuid.uuid4().hex[:8]}"
+    ok(run(cluster, tmp_path, "Pipeline", pipeline_arguments(namespace, name)))
+    arguments = pipeline_execution_arguments(namespace, name, pipeline_parameters=[{"name": "Epochs", "value": "3"}],
+                                             recoverable_grace_seconds=5)
+    result = run(cluster, tmp_path, "PipelineExecution", arguments)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the controller kept retrying for 5s (ACK.Recoverable)" in result.stderr
+    assert "Pipeline parameter(s) ['Epochs'] are not defined in the pipeline definition." in result.stderr
+
+
+@pytest.mark.controller
 def test_execution_of_a_missing_pipeline_fails_with_the_reason(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
     """StartPipelineExecution's ResourceNotFound is terminal for the controller."""
     result = run(cluster, tmp_path, "PipelineExecution", pipeline_execution_arguments(namespace, f"absent-{uuid.uuid4().hex[:6]}"))

@@ -305,3 +305,12 @@ def test_tags_of_a_missing_execution_are_reported_as_its_own_not_found(sm: Any) 
     assert error_of(sm.list_tags, ResourceArn=missing) == {
         "Code": "ResourceNotFound", "Message": f"Pipeline execution {missing} does not exist"}
     assert error_of(sm.list_tags, ResourceArn=f"{ARN}:pipeline/gone")["Message"] == f"Pipeline '{ARN}:pipeline/gone' does not exist."
+
+
+def test_an_undeclared_parameter_is_refused(sm: Any) -> None:
+    create_pipeline(sm)
+    error = error_of(sm.start_pipeline_execution, PipelineName="nightly",
+                     PipelineParameters=[{"Name": "InputData", "Value": "s3://b"}, {"Name": "Epochs", "Value": "3"}])
+    assert error == {"Code": "ValidationException",
+                     "Message": "Pipeline parameter(s) ['Epochs'] are not defined in the pipeline definition."}
+    assert sm.list_pipeline_executions(PipelineName="nightly")["PipelineExecutionSummaries"] == []
