@@ -127,8 +127,6 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         if hints:
             reason = f"{reason.rstrip('.')}. {' '.join(hints)}"
         return Verdict(Phase.FAILED, reason=reason)
-    recoverable_message = retrying(obj)
-
     if rules.status_field:
         value = status.get(rules.status_field)
         if value in rules.success:
@@ -143,14 +141,14 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
         arn = (status.get("ackResourceMetadata") or {}).get("arn")
         if synced and synced.get("status") == "True" and arn and fresh(synced, expectation):
             return Verdict(Phase.SUCCEEDED)
-    return Verdict(Phase.WAITING, recoverable=recoverable_message)
+    return Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
 
 
-def retrying(obj: dict[str, Any]) -> str:
+def recoverable_message(obj: dict[str, Any]) -> str:
     """The message of a True ACK.Recoverable condition that is an error the controller retries
-    (empty if none): its wait for SageMaker to leave a transitional status does not count."""
-    recoverable = conditions(obj).get(RECOVERABLE)
-    if not recoverable or recoverable.get("status") != "True":
+    ('' if there is none): its wait for SageMaker to leave a transitional status does not count."""
+    recoverable = conditions(obj).get(RECOVERABLE) or {}
+    if recoverable.get("status") != "True":
         return ""
     message = str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
     return "" if waiting_to_modify(message) else message

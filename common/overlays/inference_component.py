@@ -8,7 +8,10 @@ When SageMaker rolls a failed update back it reports a FailureReason, and the co
 sync refuses to retry that same spec: ACK.Terminal "InferenceComponentUpdateError" and
 ACK.ResourceSynced False. So an update is done when that annotation holds the step's spec and a
 Synced condition newer than the step's change says InService without a failure reason; it failed
-when the annotation holds the step's spec and SageMaker reports a FailureReason.
+when the annotation holds the step's spec and SageMaker reports it InService again with a
+FailureReason. (Condition times have a resolution of one second: a rollout that ended in the very
+second the step changed the spec could pass for the answer. A step is a pod of its own, started
+seconds after the one before it.)
 
 Only the specification and runtime_config can change: UpdateInferenceComponent takes nothing else,
 so a different endpoint or variant is refused rather than left unapplied.
@@ -29,7 +32,7 @@ from sagemaker_ack_kfp.completion import (
     arn_of,
     conditions,
     fresh,
-    retrying,
+    recoverable_message,
 )
 
 LAST_SPEC_ANNOTATION = "sagemaker.services.k8s.aws/last-spec-for-update"
@@ -87,26 +90,25 @@ def judge_inference_component(obj: dict[str, Any], expectation: Expectation) -> 
     ours = _without_tags(expectation.spec)
     applied = all(spec.get(key) == value for key, value in ours.items())
     started = applied and last_update_spec(obj) == _without_tags(spec)
-    terminal_now = terminal.get("status") == "True" and fresh(terminal, expectation, strictly=True)
     if not started:
-        if terminal_now:  # refused before it was sent (e.g. the component had Failed)
-            return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or ''} {reason}".strip())
-        return Verdict(Phase.WAITING, recoverable=retrying(obj))
+        if component_status == "Failed" and terminal.get("status") == "True":  # refused before it was sent
+            return Verdict(Phase.FAILED, reason=f"inference component Failed, it cannot be updated: {reason or 'no reason given'}")
+        return Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
     # The controller writes the annotation and the status in two requests: a snapshot in between
-    # pairs our annotation with the old status, so only conditions newer than our change count;
-    # strictly newer, since the old one may be of the very second of our change, and an update
-    # (Updating, then InService) always takes longer than that.
-    if not fresh(synced, expectation, strictly=True):
-        return Verdict(Phase.WAITING, recoverable=retrying(obj))
+    # pairs our annotation with the old status, so only a Synced condition newer than our change
+    # answers it (like an endpoint's; ACK's Terminal condition carries no time at all).
+    if not fresh(synced, expectation) or component_status in ("Updating", "Creating"):
+        return Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
     if component_status == "Failed":
         return Verdict(Phase.FAILED, reason=f"inference component Failed: {reason or 'no reason given'}")
-    if reason and (component_status == "InService" or synced.get("status") == "False" or terminal_now):
-        return Verdict(Phase.FAILED, reason=f"the update of the inference component failed: {reason}")
-    if component_status == "InService" and synced.get("status") == "True":
-        return Verdict(Phase.SUCCEEDED)
-    if terminal_now:
+    if component_status == "InService":
+        if reason:  # SageMaker rolled the update back
+            return Verdict(Phase.FAILED, reason=f"the update of the inference component failed: {reason}")
+        if synced.get("status") == "True":
+            return Verdict(Phase.SUCCEEDED)
+    if terminal.get("status") == "True":
         return Verdict(Phase.FAILED, reason=f"ACK.Terminal: {terminal.get('message') or ''}".strip())
-    return Verdict(Phase.WAITING, recoverable=retrying(obj))
+    return Verdict(Phase.WAITING, recoverable=recoverable_message(obj))
 
 
 RULES = KindRules(

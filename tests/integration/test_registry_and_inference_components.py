@@ -4,6 +4,7 @@ what a step decides before any controller acts (names, refusals, bad input)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,10 @@ def test_inference_component_create_scale_and_failed_rollout(cluster: Cluster, n
     assert created.outputs["endpoint_name"] == endpoint
     assert created.output_json("status")["inferenceComponentStatus"] == "InService"
 
-    # Scale out: the same component, three copies.
+    # Scale out: the same component, three copies. A KFP step is a pod of its own, started seconds
+    # after the one before: not in the second of the creation's last sync (the step could not tell
+    # that sync's condition from the answer to its update; condition times have whole seconds).
+    time.sleep(1.1)
     scaled = ok(run(cluster, tmp_path, "InferenceComponent",
                     inference_component_arguments(namespace, endpoint, first, inference_component_name=name, copies=3)))
     assert "updated the existing InferenceComponent" in scaled.stdout
@@ -189,6 +193,7 @@ def test_inference_component_create_scale_and_failed_rollout(cluster: Cluster, n
     assert cluster.sim("/_sim/calls")["calls"].get("UpdateInferenceComponent", 0) >= 1
 
     # A new model whose rollout SageMaker rolls back: the step fails with the reason.
+    time.sleep(1.1)
     failed = run(cluster, tmp_path, "InferenceComponent",
                  inference_component_arguments(namespace, endpoint, broken, inference_component_name=name, copies=3))
     assert failed.returncode == 1, failed.stdout + failed.stderr
