@@ -69,7 +69,7 @@ def _spec_inputs(crd: CrdInfo, overlay: Overlay) -> tuple[InputModel, ...]:
         is_name = field == overlay.name_field
         description = summarize(property_description(schema))
         if is_name:
-            description = f"{description} {NAME_FIELD_NOTE}".strip()
+            description = f"{description} {overlay.name_note or NAME_FIELD_NOTE}".strip()
         inputs.append(
             InputModel(
                 name=snake_case(field),

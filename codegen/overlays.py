@@ -2,8 +2,9 @@
 
 An overlay says only what the CRD cannot: which kind and plural, the spec field holding
 the SageMaker name, a description, the outputs the runtime writes, kind-specific runtime
-inputs, whether the kind is a job whose CloudWatch logs a step can stream (`job_logs`) and
-the README example. Every spec input, its type, required-ness and description
+inputs, whether the kind is a job whose CloudWatch logs a step can stream (`job_logs`), the
+README example and, for a kind that names its resources differently, the note on its name
+input. Every spec input, its type, required-ness and description
 comes from the CRD. Adding a kind is adding one overlay file. Overlays are strict: an
 unknown key is an error naming the key and file.
 """
@@ -21,7 +22,7 @@ from .naming import is_snake_case, snake_case
 KINDS_DIR = Path(__file__).resolve().parent / "kinds"
 
 _OVERLAY_REQUIRED = {"kind", "plural", "name_field", "description", "outputs", "example"}
-_OVERLAY_OPTIONAL = {"extra_inputs", "job_logs"}
+_OVERLAY_OPTIONAL = {"extra_inputs", "job_logs", "name_note"}
 _PORT_REQUIRED = {"name", "type", "description"}
 
 
@@ -49,6 +50,8 @@ class Overlay:
     extra_inputs: tuple[PortSpec, ...]
     example: str
     job_logs: bool = False  # a job writing CloudWatch logs: its component gets JOB_LOG_INPUTS
+    # Replaces the generic note on the name input where a kind names things differently.
+    name_note: str | None = None
 
     @property
     def snake_kind(self) -> str:
@@ -111,6 +114,7 @@ def load_overlay(path: Path) -> Overlay:
         extra_inputs=_load_ports(data, "extra_inputs", path=path, allow_default=True),
         example=example.rstrip("\n") + "\n",
         job_logs=job_logs,
+        name_note=" ".join(expect_str(data, "name_note", where=str(path)).split()) if "name_note" in data else None,
     )
 
 

@@ -177,17 +177,26 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def _nested_field_example(model: ComponentModel) -> str:
-    """E.g. `resource_config={"instanceCount": ...}`: a JSON input with the first of its nested fields."""
+    """E.g. `resource_config={"instanceCount": ...}`: a JSON input with the first of its nested
+    fields; for a kind whose only JSON inputs are lists (ModelPackageGroup), `tags=[{"key": ...}]`."""
     properties = model.crd.spec_properties
-    candidates = [
+    objects = [
         (i.optional, i.name, next(iter(properties[i.field]["properties"])))
         for i in model.spec_inputs
         if i.type == "JsonObject" and i.field is not None and properties[i.field].get("properties")
     ]
-    if not candidates:
-        raise TemplateError(f"{model.kind}: no JSON object input to show in the README")
-    _, name, first = min(candidates)
-    return f'{name}={{"{first}": ...}}'
+    if objects:
+        _, name, first = min(objects)
+        return f'{name}={{"{first}": ...}}'
+    lists = [
+        (i.optional, i.name, next(iter(properties[i.field]["items"]["properties"])))
+        for i in model.spec_inputs
+        if i.type == "JsonArray" and i.field is not None and (properties[i.field].get("items") or {}).get("properties")
+    ]
+    if not lists:
+        raise TemplateError(f"{model.kind}: no JSON input to show in the README")
+    _, name, first = min(lists)
+    return f'{name}=[{{"{first}": ...}}]'
 
 
 def _upstream_note(model: ComponentModel) -> str:

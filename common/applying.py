@@ -5,7 +5,8 @@ Create first (one request on the happy path). On 409 AlreadyExists, read the exi
 - its spec-hash annotation matches ours: it is this step's own resource from an earlier attempt
   (or an identical one): reattach;
 - it differs and the kind is updated in place: merge-patch the fields that differ, record the
-  new hash and when we changed it;
+  new hash and when we changed it; if a differing field is one the kind's update cannot change
+  (a model package's inference specification, an inference component's endpoint), refuse;
 - it differs otherwise: refuse, never touching it.
 """
 
@@ -32,7 +33,14 @@ class Applied:
     updated_at: str = ""  # RFC 3339, when this step (or its earlier attempt) changed the resource
 
 
-def apply(kube: Kube, ref: ResourceRef, body: dict[str, Any], *, update_on_conflict: bool = False) -> Applied:
+def apply(
+    kube: Kube,
+    ref: ResourceRef,
+    body: dict[str, Any],
+    *,
+    update_on_conflict: bool = False,
+    updatable: frozenset[str] | None = None,
+) -> Applied:
     ours = body["metadata"]["annotations"][SPEC_HASH_ANNOTATION]
     for _ in range(3):
         try:
@@ -56,15 +64,25 @@ def apply(kube: Kube, ref: ResourceRef, body: dict[str, Any], *, update_on_confl
                 f"(spec hash {theirs or 'none'}, this step's is {ours}); give this step another name, "
                 f"or delete the existing one if it is no longer needed"
             )
-        return _update(kube, ref, existing, body)
+        return _update(kube, ref, existing, body, updatable)
     raise NameConflict(f"could not create {ref.describe()}: it kept appearing and disappearing")
 
 
-def _update(kube: Kube, ref: ResourceRef, existing: dict[str, Any], body: dict[str, Any]) -> Applied:
+def _update(
+    kube: Kube, ref: ResourceRef, existing: dict[str, Any], body: dict[str, Any], updatable: frozenset[str] | None
+) -> Applied:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     current = existing.get("spec") or {}
     # Only what differs: fields the controller late-initialized stay as they are.
     changed = {key: value for key, value in body["spec"].items() if current.get(key) != value}
+    fixed = sorted(set(changed) - updatable) if updatable is not None else []
+    if fixed:
+        raise NameConflict(
+            f"a different {ref.kind} named '{ref.name}' already exists in namespace '{ref.namespace}', and its "
+            f"{', '.join(f'spec.{key}' for key in fixed)} cannot be changed in place (a {ref.kind} update changes only "
+            f"{', '.join(f'spec.{key}' for key in sorted(updatable or ()))}); give this step another name, or delete "
+            f"the existing one if it is no longer needed"
+        )
     patch = {
         "metadata": {
             "labels": body["metadata"].get("labels") or {},

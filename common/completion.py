@@ -6,12 +6,15 @@
 - Kinds without a status field (Model, EndpointConfig...): succeeded once ACK.ResourceSynced is
   True and the resource has an ARN.
 - ACK.Recoverable True: still waiting, but the runner fails the step if it persists past a grace
-  period (the controller retries a ValidationException forever).
+  period (the controller retries a ValidationException forever). Not when its message is the
+  controller's own "<Kind> in <status> state cannot be modified or deleted.": that is the
+  controller waiting for SageMaker to leave a transitional status before it updates, not an error.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +22,8 @@ from typing import Any
 TERMINAL = "ACK.Terminal"
 RECOVERABLE = "ACK.Recoverable"
 SYNCED = "ACK.ResourceSynced"
+# The requeue message of the controller's RequeueIfModifying (pkg/common/custom_requeue.go).
+_WAITING_TO_MODIFY = re.compile(r"^\w+ in \w+ state cannot be modified or deleted\.$")
 
 
 class Phase(enum.Enum):
@@ -47,6 +52,7 @@ class KindRules:
     # Jobs are stopped (CR deleted) on SIGTERM/timeout; hosting resources are never deleted.
     stop_on_cancel: bool = True
     console_fragment: str | None = None  # SageMaker console path, with {name}
+    console_page: str = "home"  # the console page the fragment belongs to ("groundtruth" for labeling jobs)
     log_group: str | None = None  # CloudWatch log group of the job's logs
     # Which streams of log_group a step streams (logstreaming.py): "job" (`<name>/...`),
     # "tuning" (those of the training jobs a tuning job launches), None (not streamed).
@@ -58,6 +64,26 @@ class KindRules:
     # What a step does when a different resource already holds the name: "refuse" (jobs,
     # models: never touch it) or "update" (endpoints, schedules: roll out the new spec).
     on_conflict: str = "refuse"
+    # With on_conflict "update": the spec fields the kind's update can change (None: any). A
+    # difference elsewhere is refused, since the controller would leave it unapplied.
+    updatable_fields: frozenset[str] | None = None
+    # A spec field whose presence means SageMaker names the resource itself (a model version in
+    # a group): the name field stays unset and the custom resource is named after the step.
+    unnamed_with: str | None = None
+    # SageMaker's defaults for such a resource, rendered like service_defaults but only when
+    # `unnamed_with` is set (a model version's approval status, which an unversioned package lacks).
+    unnamed_defaults: Mapping[str, Any] = field(default_factory=dict)
+    # False when the name field is only a label SageMaker does not keep unique (a pipeline
+    # execution's display name): the custom resource is then always named after the step.
+    unique_name: bool = True
+    # SageMaker's limit on the name field's length (a Kubernetes object name has at most 253).
+    max_name_length: int = 63
+    # Spec fields the CRD leaves optional but this kind needs with ACK v1.9.1: field -> why.
+    required_fields: Mapping[str, str] = field(default_factory=dict)
+    # Kinds a pipeline "ensures" rather than creates (a registry group, a pipeline definition): a
+    # resource of that name that already exists in SageMaker (made by another namespace, the
+    # console, an SDK) is adopted by the controller instead of refused as "Resource already exists".
+    adopt_existing: bool = False
     # Hosting kinds can be deleted on cancel only if the user asks (the `delete_on_cancel` input).
     delete_on_cancel_switch: bool = False
     # Spec fields that SageMaker fills in when a create leaves them out and that ACK then
@@ -128,18 +154,28 @@ def judge(obj: dict[str, Any], rules: KindRules, expectation: Expectation | None
 
 
 def recoverable_message(obj: dict[str, Any]) -> str:
-    """The message of a True ACK.Recoverable condition ('' if there is none)."""
+    """The message of a True ACK.Recoverable condition that is an error the controller retries
+    ('' if there is none): its wait for SageMaker to leave a transitional status does not count."""
     recoverable = conditions(obj).get(RECOVERABLE) or {}
     if recoverable.get("status") != "True":
         return ""
-    return str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
+    message = str(recoverable.get("message") or recoverable.get("reason") or "ACK.Recoverable")
+    return "" if waiting_to_modify(message) else message
 
 
-def fresh(condition: dict[str, Any], expectation: Expectation | None) -> bool:
-    """After an update, only a condition that changed since then answers it."""
+def waiting_to_modify(message: str) -> bool:
+    """Whether a Recoverable message is the controller waiting for SageMaker, not an error."""
+    return _WAITING_TO_MODIFY.match(message) is not None
+
+
+def fresh(condition: dict[str, Any], expectation: Expectation | None, *, strictly: bool = False) -> bool:
+    """After an update, only a condition that changed since then answers it. Both times have a
+    resolution of one second: `strictly` leaves out a condition of that same second, for kinds
+    whose update always takes longer than that (it may be the answer to the previous spec)."""
     if not expectation or not expectation.updated or not expectation.updated_at:
         return True
-    return str(condition.get("lastTransitionTime") or "") >= expectation.updated_at
+    changed = str(condition.get("lastTransitionTime") or "")
+    return changed > expectation.updated_at if strictly else changed >= expectation.updated_at
 
 
 def arn_of(obj: dict[str, Any]) -> str:

@@ -17,6 +17,11 @@ TASK_ANNOTATION = f"{LABEL_PREFIX}/task"
 
 # SageMaker's name rule; the Kubernetes object name is the same string lowercased.
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def sagemaker_name(max_length: int = 63) -> re.Pattern[str]:
+    """SageMaker's name rule for a kind whose names may have up to `max_length` characters."""
+    return SAGEMAKER_NAME if max_length == 63 else re.compile(rf"^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{max_length - 1}}}$")
 # Hyperparameter tuning job names are limited to 32 characters; keep every generated name within it.
 GENERATED_NAME_MAX = 32
 _LABEL_VALUE_MAX = 63

@@ -10,7 +10,7 @@ import time
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from sagemaker_ack_kfp.completion import RECOVERABLE, SYNCED, KindRules, conditions
+from sagemaker_ack_kfp.completion import RECOVERABLE, SYNCED, KindRules, conditions, waiting_to_modify
 from sagemaker_ack_kfp.redacting import Redactor
 
 
@@ -18,7 +18,8 @@ def console_links(rules: KindRules, *, name: str, region: str) -> list[str]:
     base = f"https://{region}.console.aws.amazon.com"
     links = []
     if rules.console_fragment:
-        links.append(f"SageMaker console: {base}/sagemaker/home?region={region}#/{rules.console_fragment.format(name=name)}")
+        page = f"{base}/sagemaker/{rules.console_page}?region={region}"
+        links.append(f"SageMaker console: {page}#/{rules.console_fragment.format(name=name)}")
     if rules.log_group:
         group = quote(quote(rules.log_group, safe=""), safe="").replace("%", "$")
         links.append(
@@ -71,5 +72,8 @@ class Progress:
         recoverable = conds.get(RECOVERABLE) or {}
         message = str(recoverable.get("message") or "") if recoverable.get("status") == "True" else ""
         if message and message != self._last_recoverable:
-            self.say(f"{rules.kind} {obj['metadata']['name']}: the controller is retrying: {message}")
+            if waiting_to_modify(message):
+                self.say(f"{rules.kind} {obj['metadata']['name']}: the controller waits for SageMaker: {message}")
+            else:
+                self.say(f"{rules.kind} {obj['metadata']['name']}: the controller is retrying: {message}")
         self._last_recoverable = message

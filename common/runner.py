@@ -25,7 +25,7 @@ from sagemaker_ack_kfp.inputs import Problem, parse_inputs
 from sagemaker_ack_kfp.kinds import KindInfo, load_kind
 from sagemaker_ack_kfp.kube import Kube, ResourceRef
 from sagemaker_ack_kfp.naming import (
-    SAGEMAKER_NAME,
+    sagemaker_name,
     SPEC_HASH_ANNOTATION,
     TASK_ANNOTATION,
     generated_name,
@@ -41,6 +41,9 @@ from sagemaker_ack_kfp.validating import coerce_integers, format_problems, valid
 
 # ACK's per-resource region; without it the controller uses its own default region.
 REGION_ANNOTATION = "services.k8s.aws/region"
+# ACK's adoption policy (runtime feature gate ResourceAdoption, on by default): with
+# "adopt-or-create" the controller adopts a SageMaker resource of that name if there is one.
+ADOPTION_POLICY_ANNOTATION = "services.k8s.aws/adoption-policy"
 # A watch window when no deadline is due: long, so requests per step stay flat in job length.
 MAX_WINDOW_SECONDS = 1800.0
 
@@ -60,11 +63,14 @@ class StepRequest:
     switches: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redactor | None = None) -> dict[str, Any]:
+def prepare_spec(
+    kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redactor | None = None, max_name_length: int = 63
+) -> dict[str, Any]:
     """Inputs -> a validated spec; raises InputError listing every problem. No cluster access.
 
     The redactor learns the secrets among the inputs before any problem is reported, so an error
-    about a bad environment value cannot echo it."""
+    about a bad environment value cannot echo it. `max_name_length` is SageMaker's limit on the
+    kind's name (63 for most; longer for a pipeline and an execution's display name)."""
     if redactor is not None:
         redactor.learn_raw_inputs(raw_inputs)
     parsed = parse_inputs(kind, raw_inputs)
@@ -75,11 +81,11 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redact
     probe = {**spec, kind.name_field: spec.get(kind.name_field) or "placeholder-name"}
     problems = [*parsed.problems, *validate_spec(kind, probe, skip_inputs=parsed.failed_inputs)]
     given = spec.get(kind.name_field)
-    if isinstance(given, str) and given and not SAGEMAKER_NAME.match(given):
+    if isinstance(given, str) and given and not sagemaker_name(max_name_length).match(given):
         problems.append(
             Problem(
                 kind.name_input.name,
-                f"'{given}' is not a valid SageMaker name: at most 63 letters, digits and hyphens, "
+                f"'{given}' is not a valid SageMaker name: at most {max_name_length} letters, digits and hyphens, "
                 "starting with a letter or digit",
                 f"spec.{kind.name_field}",
             )
@@ -87,6 +93,30 @@ def prepare_spec(kind: KindInfo, raw_inputs: dict[str, str], *, redactor: Redact
     if problems:
         raise InputError(format_problems(kind.kind, problems))
     return dict(spec)
+
+
+def check_kind_rules(kind: KindInfo, rules: KindRules, spec: dict[str, Any]) -> None:
+    """What a kind's rules add to its schema: a resource SageMaker names itself when
+    `unnamed_with` is set (a model version in a group) takes the name field or that field, not
+    both (SageMaker refuses both); and the fields the CRD leaves optional that the controller
+    cannot do without (`required_fields`)."""
+    problems = []
+    if rules.unnamed_with and spec.get(rules.unnamed_with) and spec.get(kind.name_field):
+        named, unnamed = kind.name_input.name, kind.input_name(rules.unnamed_with)
+        problems.append(
+            Problem(
+                named,
+                f"give '{named}' or '{unnamed}', not both: with '{unnamed}' SageMaker names the "
+                f"{kind.kind} itself (a new version in that group), so leave '{named}' out; without it, "
+                f"'{named}' names an unversioned {kind.kind}",
+                f"spec.{kind.name_field}",
+            )
+        )
+    for field, why in rules.required_fields.items():
+        if spec.get(field) in (None, ""):
+            problems.append(Problem(kind.input_name(field), f"is required here: {why}", f"spec.{field}"))
+    if problems:
+        raise InputError(format_problems(kind.kind, problems))
 
 
 def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,19 +133,58 @@ def with_service_defaults(spec: dict[str, Any], defaults: Mapping[str, Any]) -> 
     return filled
 
 
+def with_kind_defaults(spec: dict[str, Any], rules: KindRules) -> dict[str, Any]:
+    """The spec with the kind's SageMaker defaults, and those of a resource SageMaker names itself."""
+    spec = with_service_defaults(spec, rules.service_defaults)
+    if rules.unnamed_with and spec.get(rules.unnamed_with):
+        spec = with_service_defaults(spec, rules.unnamed_defaults)
+    return spec
+
+
+@dataclass(frozen=True)
+class Naming:
+    name: str  # the SageMaker name the step shows (for a resource SageMaker names: the derived one)
+    resource_name: str  # the custom resource's metadata.name
+    derived: bool = False  # the name field was empty and now holds the derived name
+    named_by_sagemaker: bool = False  # `unnamed_with` is set: the spec carries no name
+
+
+def resolve_names(kind: KindInfo, rules: KindRules, spec: dict[str, Any], identity: identities.StepIdentity) -> Naming:
+    """The SageMaker name and the custom resource's name of a step's resource; fills in the name
+    field when the user left it out and the kind has one to fill. The derived name comes from the
+    KFP run and task (or, without them, the spec): a retried step finds what it created."""
+    derived = generated_name(prefix=rules.name_prefix, identity=identity, spec=spec)
+    if rules.unnamed_with and spec.get(rules.unnamed_with):
+        return Naming(derived, object_name(derived), named_by_sagemaker=True)
+    filled = not spec.get(kind.name_field)
+    if filled:
+        spec[kind.name_field] = derived
+    name = str(spec[kind.name_field])
+    return Naming(name, object_name(name if rules.unique_name else derived), derived=filled)
+
+
 def render(
-    kind: KindInfo, spec: dict[str, Any], *, namespace: str, region: str, identity: identities.StepIdentity
+    kind: KindInfo,
+    spec: dict[str, Any],
+    *,
+    namespace: str,
+    region: str,
+    identity: identities.StepIdentity,
+    name: str,
+    adopt_existing: bool = False,
 ) -> dict[str, Any]:
     annotations = {SPEC_HASH_ANNOTATION: spec_hash(spec)}
     if region:
         annotations[REGION_ANNOTATION] = region
+    if adopt_existing:
+        annotations[ADOPTION_POLICY_ANNOTATION] = "adopt-or-create"
     if identity.task:
         annotations[TASK_ANNOTATION] = identity.task
     return {
         "apiVersion": f"{kind.group}/{kind.version}",
         "kind": kind.kind,
         "metadata": {
-            "name": object_name(spec[kind.name_field]),
+            "name": name,
             "namespace": namespace,
             "labels": labels_for(identity),
             "annotations": annotations,
@@ -140,24 +209,28 @@ class Step:
 
     def run(self) -> dict[str, Any]:
         request, kind = self.request, self.kind
-        spec = with_service_defaults(prepare_spec(kind, request.raw_inputs, redactor=self.redactor), self.rules.service_defaults)
+        spec = prepare_spec(kind, request.raw_inputs, redactor=self.redactor, max_name_length=self.rules.max_name_length)
+        check_kind_rules(kind, self.rules, spec)
+        spec = with_kind_defaults(spec, self.rules)
         # Only valid inputs get as far as the cluster (and its credentials).
         self.kube = self._connect()
         namespace = request.namespace or self.kube.default_namespace()
         region = request.region
         identity = identities.resolve(run_id_arg=request.run_id_arg, namespace=namespace, read_pod=self.kube.read_pod)
-        if not spec.get(kind.name_field):
-            spec[kind.name_field] = generated_name(prefix=self.rules.name_prefix, identity=identity, spec=spec)
-            origin = f"run {identity.run_id}, task {identity.task}" if identity.known else "the inputs (no KFP run identity)"
-            self.progress.say(f"{kind.kind} name {spec[kind.name_field]} (derived from {origin})")
-        name = str(spec[kind.name_field])
-        self.ref = ResourceRef(kind.group, kind.version, kind.plural, kind.kind, namespace, object_name(name))
-        body = render(kind, spec, namespace=namespace, region=region, identity=identity)
+        name, resource_name = self._names(spec, identity)
+        self.ref = ResourceRef(kind.group, kind.version, kind.plural, kind.kind, namespace, resource_name)
+        body = render(
+            kind, spec, namespace=namespace, region=region, identity=identity, name=resource_name,
+            adopt_existing=self.rules.adopt_existing,
+        )
 
         started = time.monotonic()
         try:
             with cancellable():
-                applied = apply(self.kube, self.ref, body, update_on_conflict=self.rules.on_conflict == "update")
+                applied = apply(
+                    self.kube, self.ref, body,
+                    update_on_conflict=self.rules.on_conflict == "update", updatable=self.rules.updatable_fields,
+                )
                 verb = {"created": "created", "reattached": "reattached to the existing", "updated": "updated the existing"}
                 self.progress.say(f"{verb[applied.outcome]} {self.ref.describe()}" + (f" in region {region}" if region else ""))
                 expectation = Expectation(
@@ -180,6 +253,19 @@ class Step:
     def _finish_logs(self, *, drain: bool) -> None:
         if self.logs is not None:
             self.logs.finish(drain=drain)
+
+    def _names(self, spec: dict[str, Any], identity: identities.StepIdentity) -> tuple[str, str]:
+        naming = resolve_names(self.kind, self.rules, spec, identity)
+        origin = f"run {identity.run_id}, task {identity.task}" if identity.known else "the inputs (no KFP run identity)"
+        if naming.named_by_sagemaker:
+            unnamed = self.rules.unnamed_with or ""
+            self.progress.say(
+                f"{self.kind.kind} resource {naming.resource_name} (derived from {origin}); SageMaker names the "
+                f"{self.kind.kind} itself ({self.kind.input_name(unnamed)}={spec[unnamed]})"
+            )
+        elif naming.derived:
+            self.progress.say(f"{self.kind.kind} name {naming.name} (derived from {origin})")
+        return naming.name, naming.resource_name
 
     def _wait(self, started: float, *, name: str, region: str, expectation: Expectation) -> dict[str, Any]:
         assert self.ref is not None

@@ -70,8 +70,9 @@ cat <<EOF
 
 This demo runs the sample pipeline samples/mnist_kmeans on the local stack:
 
-  upload sample data -> TrainingJob -> Model -+-> TransformJob
-                                              +-> EndpointConfig -> Endpoint
+  upload sample data -> TrainingJob -+-> ModelPackageGroup -> ModelPackage   (register the model)
+                                     +-> Model -+-> TransformJob
+                                                +-> EndpointConfig -> Endpoint
 
   1. compile it with KFP SDK 1.8 (an Argo Workflow, as KFP 1.8 would run it)
   2. run every step (python -m sagemaker_ack_kfp.localrun) in namespace $namespace,
@@ -96,8 +97,9 @@ if [[ "$controller" != "running" ]]; then
     "Nothing turns the custom resources into SageMaker calls, so the pipeline CANNOT succeed." \
     "" \
     "The demo runs it anyway, with no_controller_seconds=5: the data step fills the bucket," \
-    "then the training step creates its TrainingJob, sees no controller act on it and fails" \
-    "fast (exit code 3) saying so; the steps after it are skipped. This demo will exit non-zero."
+    "then the training and model group steps create their TrainingJob and ModelPackageGroup," \
+    "see no controller act on them and fail fast (exit code 3) saying so; the steps after" \
+    "them are skipped. This demo will exit non-zero."
   no_controller_params=(--param no_controller_seconds=5)
 fi
 
@@ -176,7 +178,7 @@ if not listed:
 EOF
 echo
 # "endpoints" alone means the core v1 Endpoints; the SageMaker kind needs its group.
-kinds="trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
+kinds="trainingjobs,modelpackagegroups,modelpackages,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws"
 echo "  \$ kubectl get $kinds -n $namespace"
 "$KUBECTL" get "$kinds" -n "$namespace" 2>&1 | sed 's/^/  /'
 if [[ "$node" == "running" ]]; then

@@ -57,6 +57,27 @@ def endpoint_config(out: Body) -> Body:
     return _fill(out, {"EnableNetworkIsolation": False})
 
 
+def model_package(out: Body) -> Body:
+    """DescribeModelPackage: CertifyForMarketplace, which ACK late-initializes."""
+    return _fill(out, {"CertifyForMarketplace": False})
+
+
+def labeling_job(out: Body) -> Body:
+    """DescribeLabelingJob: the four members ACK late-initializes. A task stays available for
+    6 hours by default on the public (Mechanical Turk) workforce, 30 days on a private or vendor
+    one (HumanTaskConfig.TaskAvailabilityLifetimeInSeconds); 1000 objects at once by default."""
+    task = out.get("HumanTaskConfig")
+    if isinstance(task, dict):
+        public = "/public-crowd/" in str(task.get("WorkteamArn") or "")
+        out["HumanTaskConfig"] = _fill(dict(task), {
+            "MaxConcurrentTaskCount": 1000,
+            "TaskAvailabilityLifetimeInSeconds": 21600 if public else 2592000,
+        })
+    _fill_member(out, "OutputConfig", {"KmsKeyId": ""})
+    _fill_member(out, "LabelingJobAlgorithmsConfig", {"LabelingJobResourceConfig": {}})
+    return out
+
+
 def transform_job(out: Body) -> Body:
     """DescribeTransformJob."""
     _fill_member(out, "TransformInput", {"CompressionType": "None", "SplitType": "None"})

@@ -161,7 +161,7 @@ def _variants(call: Call, config: Resource, at: float) -> list[Body]:
         image = _image(call, variant.get("ModelName"))
         if image:
             summary["DeployedImages"] = [{"SpecifiedImage": image, "ResolutionTime": ts(at),
-                                          "ResolvedImage": _resolved(image)}]
+                                          "ResolvedImage": resolved_image(image)}]
         summaries.append(summary)
     return summaries
 
@@ -175,7 +175,7 @@ def _image(call: Call, model_name: str | None) -> str | None:
     return str(image) if image else None
 
 
-def _resolved(image: str) -> str:
+def resolved_image(image: str) -> str:
     """Pin an image reference to a (fake, stable) digest, as SageMaker reports it."""
     repository, _, tag = image.rpartition(":")
     if not repository or "/" in tag:  # no tag, or the colon belonged to a registry port

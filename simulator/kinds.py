@@ -101,9 +101,40 @@ MODEL_EXPLAINABILITY_JOB_DEFINITION = _job_definition(
 MODEL_QUALITY_JOB_DEFINITION = _job_definition(
     "ModelQualityJobDefinition", "model-quality-job-definition", "model quality job definition")
 
+# The model registry: the controller treats ValidationException "... does not exist." as not found.
+MODEL_PACKAGE_GROUP = KindInfo(
+    "ModelPackageGroup", "ModelPackageGroupName", "ModelPackageGroupArn", "model-package-group",
+    "model package group", _NAME_63, 63,
+    "ValidationException", "ModelPackageGroup {arn} does not exist.",
+    "ValidationException", "Model Package Group already exists: {arn}")
+# A version's name is "<group>/<version>" (its ARN's last two parts); clients address it by ARN.
+MODEL_PACKAGE = KindInfo(
+    "ModelPackage", "ModelPackageName", "ModelPackageArn", "model-package", "model package", _NAME_63, 63,
+    "ValidationException", "ModelPackage {arn} does not exist.",
+    "ValidationException", "Model Package already exists: {arn}")
+# Prefix "Could not find inference component", as for the other hosting kinds.
+INFERENCE_COMPONENT = _hosting("InferenceComponent", "inference-component", "inference component")
+# ACK maps any ValidationException from DescribeLabelingJob to not found (and ResourceNotFound
+# to Terminal), so SageMaker's answer for an unknown labeling job is a ValidationException.
+LABELING_JOB = _job("LabelingJob", "labeling-job", "labeling job",
+                    "ValidationException", "Could not find requested job with name {name}")
+PIPELINE = KindInfo(
+    "Pipeline", "PipelineName", "PipelineArn", "pipeline", "pipeline", r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", 256,
+    "ResourceNotFound", "Pipeline '{arn}' does not exist.",
+    "ValidationException",
+    "Pipeline names must be unique within an AWS account and region. Pipeline with name ({name}) already exists.")
+# An execution has no name: it is "<pipeline>/execution/<id>" here, its ARN's last three parts.
+# The controller's not-found suffix is "does not exist", without a full stop.
+PIPELINE_EXECUTION = KindInfo(
+    "PipelineExecution", "PipelineExecutionArn", "PipelineExecutionArn", "pipeline", "pipeline execution",
+    r".+", 1024,
+    "ResourceNotFound", "Pipeline execution {arn} does not exist",
+    "ConflictException", "Pipeline execution {arn} already exists")
+
 ALL_KINDS: tuple[KindInfo, ...] = (
     TRAINING_JOB, TUNING_JOB, MODEL, ENDPOINT_CONFIG, ENDPOINT, TRANSFORM_JOB, PROCESSING_JOB,
     MONITORING_SCHEDULE, DATA_QUALITY_JOB_DEFINITION, MODEL_BIAS_JOB_DEFINITION,
     MODEL_EXPLAINABILITY_JOB_DEFINITION, MODEL_QUALITY_JOB_DEFINITION,
+    MODEL_PACKAGE_GROUP, MODEL_PACKAGE, INFERENCE_COMPONENT, LABELING_JOB, PIPELINE, PIPELINE_EXECUTION,
 )
 BY_KIND: dict[str, KindInfo] = {k.kind: k for k in ALL_KINDS}

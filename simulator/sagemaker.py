@@ -6,7 +6,18 @@ import json
 import logging
 from typing import Any
 
-from . import batch, hosting, monitoring, tagging, training, tuning
+from . import (
+    batch,
+    hosting,
+    inference_components,
+    labeling,
+    monitoring,
+    pipelines,
+    registry,
+    tagging,
+    training,
+    tuning,
+)
 from .calls import Body, Call, Handler
 from .errors import serialization, throttling, unknown_operation
 from .objects import StoreUnavailable
@@ -22,6 +33,10 @@ OPERATIONS: dict[str, Handler] = {
     **hosting.OPERATIONS,
     **batch.OPERATIONS,
     **monitoring.OPERATIONS,
+    **registry.OPERATIONS,
+    **inference_components.OPERATIONS,
+    **labeling.OPERATIONS,
+    **pipelines.OPERATIONS,
     **tagging.OPERATIONS,
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import injection
 from .calls import Body, Call, Handler
 from .errors import validation
-from .kinds import ALL_KINDS
+from .kinds import ALL_KINDS, PIPELINE_EXECUTION
 from .resource import Resource
 from .validation import check_present
 
@@ -48,6 +48,8 @@ def _resource(call: Call, arn: str) -> Resource:
     # Report a missing resource the way its own kind reports it.
     _, _, rest = arn.rpartition(":")
     arn_type, _, name = rest.partition("/")
+    if arn_type == PIPELINE_EXECUTION.arn_type and "/execution/" in name:
+        raise PIPELINE_EXECUTION.not_found(name, arn)
     for info in ALL_KINDS:
         if info.arn_type == arn_type and name:
             raise info.not_found(name, arn)

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from sagemaker_ack_kfp.codegen.ack_release import AckRelease, locate, pinned_versions
+from sagemaker_ack_kfp.kinds import known_kinds
 from sagemaker_ack_kfp.stack import bootstrap, object_store
 from sagemaker_ack_kfp.stack import node as node_module
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
@@ -358,6 +359,8 @@ class Stack:
             f"--metrics-addr=127.0.0.1:{state.ports['controller-metrics']}",
             f"--healthz-addr=127.0.0.1:{state.ports['controller-healthz']}",
             "--log-level=info",
+            # Exactly the kinds that have a component: the stack serves what the project offers.
+            f"--reconcile-resources={','.join(known_kinds())}",
         ]
         healthz = f"http://127.0.0.1:{state.ports['controller-healthz']}/readyz"
         self._launch("controller", state, argv, lambda: _http_ok(healthz), env=env, timeout=60)

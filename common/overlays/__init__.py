@@ -6,7 +6,17 @@ Each module defines RULES; everything else about a kind comes from its generated
 from __future__ import annotations
 
 from sagemaker_ack_kfp.completion import KindRules
-from sagemaker_ack_kfp.overlays import batch, hosting, hyperparameter_tuning_job, monitoring, training_job
+from sagemaker_ack_kfp.overlays import (
+    batch,
+    hosting,
+    hyperparameter_tuning_job,
+    inference_component,
+    labeling,
+    monitoring,
+    pipelines,
+    registry,
+    training_job,
+)
 
 _ALL: dict[str, KindRules] = {
     rules.kind: rules
@@ -23,6 +33,12 @@ _ALL: dict[str, KindRules] = {
         monitoring.MODEL_BIAS,
         monitoring.MODEL_EXPLAINABILITY,
         monitoring.MODEL_QUALITY,
+        registry.MODEL_PACKAGE_GROUP,
+        registry.MODEL_PACKAGE,
+        inference_component.RULES,
+        labeling.RULES,
+        pipelines.PIPELINE,
+        pipelines.PIPELINE_EXECUTION,
     )
 }
 

@@ -1,9 +1,10 @@
-"""Train k-means on MNIST, then serve it twice: batch predictions over an S3 prefix and a live
-endpoint. A data step puts the data set into the bucket first; then five SageMaker resources,
-each created by one step (see README.md):
+"""Train k-means on MNIST, register the trained model, then serve it twice: batch predictions
+over an S3 prefix and a live endpoint. A data step puts the data set into the bucket first; then
+seven SageMaker resources, each created by one step (see README.md):
 
-    sample data -> TrainingJob -> Model -+-> TransformJob
-                                         +-> EndpointConfig -> Endpoint
+    sample data -> TrainingJob -+-> ModelPackageGroup -> ModelPackage   (register the model)
+                                +-> Model -+-> TransformJob
+                                           +-> EndpointConfig -> Endpoint
 """
 
 from kfp import dsl
@@ -16,6 +17,8 @@ Model = component("Model")
 TransformJob = component("TransformJob")
 EndpointConfig = component("EndpointConfig")
 Endpoint = component("Endpoint")
+ModelPackageGroup = component("ModelPackageGroup")
+ModelPackage = component("ModelPackage")
 
 # SageMaker's built-in k-means algorithm in us-east-1; other regions use another registry account.
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
@@ -34,6 +37,8 @@ def mnist_kmeans(
     k: int = 10,
     feature_dim: int = 784,
     no_controller_seconds: int = 120,
+    model_package_group: str = "mnist-kmeans",
+    model_approval_status: str = "PendingManualApproval",
 ):
     data = f"s3://{bucket}/mnist-kmeans"
     common = {"region": region, "no_controller_seconds": no_controller_seconds}
@@ -64,6 +69,25 @@ def mnist_kmeans(
         stopping_condition={"maxRuntimeInSeconds": 3600},
         **common,
     ).after(upload)
+
+    # Register the trained model: a new version in the model registry's group, which the first
+    # run creates and later runs reuse (or adopt, if it was made elsewhere).
+    group = ModelPackageGroup(
+        model_package_group_name=model_package_group,
+        model_package_group_description="k-means models of the MNIST digits",
+        **common,
+    )
+    registered = ModelPackage(
+        model_package_group_name=group.outputs["model_package_group_name"],
+        model_approval_status=model_approval_status,
+        model_package_description="SageMaker k-means on MNIST",
+        inference_specification={
+            "containers": [{"image": image, "modelDataURL": train.outputs["model_artifact_url"]}],
+            "supportedContentTypes": ["text/csv", "application/x-recordio-protobuf"],
+            "supportedResponseMIMETypes": ["application/json"],
+        },
+        **common,
+    )
 
     # The built-in algorithm's image also serves its models.
     model = Model(
@@ -99,7 +123,7 @@ def mnist_kmeans(
 
     endpoint = Endpoint(endpoint_config_name=endpoint_config.outputs["endpoint_config_name"], **common)
 
-    for task in (upload, train, model, transform, endpoint_config, endpoint):
+    for task in (upload, train, group, registered, model, transform, endpoint_config, endpoint):
         never_cache(task)
 
 

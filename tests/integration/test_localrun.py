@@ -101,14 +101,18 @@ def test_without_a_controller_the_first_sagemaker_step_fails_fast_and_its_depend
     steps = steps_of(report)
     assert steps[TRAIN]["status"] == "Failed" and steps[TRAIN]["exit_code"] == 3
     assert "no ACK controller acted on TrainingJob" in steps[TRAIN]["reason"]
-    assert {name: step["status"] for name, step in steps.items() if name != TRAIN} == {
+    # The sample's other first step, registering into the model group, fails the same way.
+    group = "sagemaker-modelpackagegroup"
+    assert steps[group]["status"] == "Failed" and steps[group]["exit_code"] == 3
+    assert {name: step["status"] for name, step in steps.items() if name not in (TRAIN, group)} == {
         DATA: "Succeeded", MODEL: "Skipped", "sagemaker-transformjob": "Skipped", "sagemaker-endpointconfig": "Skipped",
-        "sagemaker-endpoint": "Skipped",
+        "sagemaker-endpoint": "Skipped", "sagemaker-modelpackage": "Skipped",
     }
     assert steps[MODEL]["reason"] == f"upstream step {TRAIN} failed"
-    # Only the training step ever reached the cluster (the data step wrote to S3 only).
-    assert len(run.custom_objects("trainingjobs")) == 1
+    # Only the first SageMaker steps ever reached the cluster (the data step wrote to S3 only).
+    assert len(run.custom_objects("trainingjobs")) == 1 and len(run.custom_objects("modelpackagegroups")) == 1
     assert run.custom_objects("models") == [] and run.custom_objects("endpoints") == []
+    assert run.custom_objects("modelpackages") == []
     assert f"run {report['run_id']} failed: step {TRAIN}: error: no ACK controller acted" in out
 
 

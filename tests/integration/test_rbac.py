@@ -19,20 +19,28 @@ from sagemaker_ack_kfp.naming import RUN_LABEL
 from sagemaker_ack_kfp.rbac import manifests
 from tests.support.cluster import GROUP, VERSION, Cluster, PrivateStacks, create_namespace, wait_for
 from tests.support.component_command import ComponentStep
-from tests.support.manifests import training_arguments, training_job
+from tests.support.manifests import (
+    inference_component_arguments,
+    model_package_arguments,
+    pipeline_execution_arguments,
+    training_arguments,
+    training_job,
+)
 
 pytestmark = pytest.mark.integration
 
 SA = "pipeline-sa"
 # What each kind's component does with its resource; everything else is refused.
 _JOB, _CREATED = {"create", "get", "watch", "delete"}, {"create", "get", "watch"}
+_UPDATED, _HOSTED = {"create", "get", "watch", "patch"}, {"create", "get", "watch", "patch", "delete"}
 GRANTED = {
     "trainingjobs": _JOB, "hyperparametertuningjobs": _JOB, "processingjobs": _JOB, "transformjobs": _JOB,
-    "endpoints": {"create", "get", "watch", "patch", "delete"},
-    "monitoringschedules": {"create", "get", "watch", "patch"},
+    "labelingjobs": _JOB, "pipelineexecutions": _JOB,
+    "endpoints": _HOSTED, "inferencecomponents": _HOSTED,
+    "monitoringschedules": _UPDATED, "modelpackages": _UPDATED, "pipelines": _UPDATED,
     "models": _CREATED, "endpointconfigs": _CREATED, "dataqualityjobdefinitions": _CREATED,
     "modelbiasjobdefinitions": _CREATED, "modelexplainabilityjobdefinitions": _CREATED,
-    "modelqualityjobdefinitions": _CREATED,
+    "modelqualityjobdefinitions": _CREATED, "modelpackagegroups": _CREATED,
 }
 CR_VERBS = ("create", "get", "watch", "patch", "delete", "list", "update", "deletecollection")
 
@@ -171,6 +179,50 @@ def test_after_setup_the_step_creates_watches_and_stops_its_job(no_controller_st
     wait_for(lambda: len(training_jobs(stack, namespace)) == 1, timeout=30, what="the cancelled step's TrainingJob to be deleted")
 
 
+def test_the_new_kinds_verbs_suffice_for_their_steps(no_controller_stack: Cluster, tmp_path: Path) -> None:
+    """With no controller, as the bound account: an inference component and a model package are
+    created and then updated in place (patch), a cancelled inference component with delete_on_cancel
+    and a cancelled pipeline execution are deleted (delete); never a 403."""
+    stack = no_controller_stack
+    namespace = create_namespace(stack, "granted-new")
+    stack.service_account_token(namespace, SA)
+    assert setup_cli(stack, "-n", namespace, "--service-account", SA).returncode == 0
+    kubeconfig = sa_kubeconfig(stack, namespace, tmp_path)
+
+    def step(kind: str, arguments: dict[str, Any], workdir: str) -> ComponentStep:
+        return ComponentStep(kind, arguments, kubeconfig=kubeconfig, workdir=tmp_path / workdir, run_id=str(uuid.uuid4()),
+                             task=workdir)
+
+    def items(plural: str) -> list[dict[str, Any]]:
+        return list(client.CustomObjectsApi(stack.admin()).list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"])
+
+    unversioned = {k: v for k, v in model_package_arguments(namespace, "unused").items()
+                   if k not in ("model_package_group_name", "model_approval_status")} | {"model_package_name": "solo"}
+    for kind, first, second in (
+        ("InferenceComponent", inference_component_arguments(namespace, "ep", "m", inference_component_name="ic", copies=1),
+         inference_component_arguments(namespace, "ep", "m", inference_component_name="ic", copies=2)),
+        ("ModelPackage", unversioned, unversioned | {"customer_metadata_properties": {"stage": "prod"}}),
+    ):
+        for index, arguments in enumerate((first, second)):
+            result = step(kind, {**arguments, "no_controller_seconds": 2}, f"{kind.lower()}-{index}").run()
+            assert result.returncode == 3 and "no ACK controller acted" in result.stderr, result.stderr
+            assert "permission denied" not in result.stderr
+        assert "updated the existing" in result.stdout, result.stdout
+
+    for kind, arguments, plural in (
+        ("InferenceComponent", inference_component_arguments(namespace, "ep", "m", delete_on_cancel=True), "inferencecomponents"),
+        ("PipelineExecution", pipeline_execution_arguments(namespace, "nightly"), "pipelineexecutions"),
+    ):
+        before = len(items(plural))
+        component = step(kind, {**arguments, "no_controller_seconds": 600}, f"{kind.lower()}-cancelled")
+        proc = component.start()
+        component.terminate_when(proc, lambda: len(items(plural)) == before + 1)
+        stopped = component.finish(proc, timeout=60)
+        assert stopped.returncode == 143, stopped.stderr
+        assert "could not delete" not in stopped.stdout and "deleted" in stopped.stdout, stopped.stdout
+        wait_for(lambda: len(items(plural)) == before, timeout=30, what=f"the cancelled step's {kind} to be deleted")
+
+
 # ----- what the bound account can and cannot do --------------------------------------------
 
 
@@ -189,7 +241,7 @@ def expected_matrix(namespace: str, other: str) -> list[tuple[str, str, str, boo
         rows += [(verb, resource, namespace, False) for verb in ("get", "list", "watch", "create")]
     rows += [("create", "serviceaccounts/token", namespace, False), ("create", "events", namespace, False)]
     rows += [(verb, resource, namespace, False) for verb in ("create", "patch") for resource in ("roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io")]
-    for outside in ("notebookinstances", "domains", "userprofiles", "apps", "featuregroups", "pipelines"):
+    for outside in ("notebookinstances", "domains", "userprofiles", "apps", "featuregroups", "projects"):
         rows += [(verb, f"{outside}.{GROUP}", namespace, False) for verb in ("create", "get", "delete")]
     rows += [("get", "fieldexports.services.k8s.aws", namespace, False), ("create", "adoptedresources.services.k8s.aws", namespace, False)]
     return rows
@@ -231,6 +283,16 @@ def test_bound_account_is_refused_everything_else(cluster: Cluster, granted: str
              "spec": {"notebookInstanceName": "nb", "instanceType": "ml.t3.medium", "roleARN": "arn:aws:iam::1:role/r"}},
         ),
         "list domains": lambda: custom.list_namespaced_custom_object(GROUP, VERSION, granted, "domains"),
+        # Kinds with a component, verbs their component never uses.
+        "delete a pipeline": lambda: custom.delete_namespaced_custom_object(GROUP, VERSION, granted, "pipelines", "p"),
+        "delete a model package": lambda: custom.delete_namespaced_custom_object(GROUP, VERSION, granted, "modelpackages", "mp"),
+        "patch a model package group": lambda: custom.patch_namespaced_custom_object(
+            GROUP, VERSION, granted, "modelpackagegroups", "g", {"spec": {"modelPackageGroupDescription": "x"}}),
+        "patch a labeling job": lambda: custom.patch_namespaced_custom_object(
+            GROUP, VERSION, granted, "labelingjobs", "l", {"spec": {"labelAttributeName": "x"}}),
+        "patch a pipeline execution": lambda: custom.patch_namespaced_custom_object(
+            GROUP, VERSION, granted, "pipelineexecutions", "e", {"spec": {"pipelineExecutionDescription": "x"}}),
+        "list inference components": lambda: custom.list_namespaced_custom_object(GROUP, VERSION, granted, "inferencecomponents"),
     }
     statuses = {}
     for what, request in refused.items():

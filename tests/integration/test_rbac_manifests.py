@@ -16,23 +16,25 @@ from sagemaker_ack_kfp.rbac import manifests
 from sagemaker_ack_kfp.rbac.__main__ import main
 
 GROUP = "sagemaker.services.k8s.aws"
-JOBS = ["hyperparametertuningjobs", "processingjobs", "trainingjobs", "transformjobs"]
+JOBS = ["hyperparametertuningjobs", "labelingjobs", "pipelineexecutions", "processingjobs", "trainingjobs", "transformjobs"]
 CREATED_ONLY = [
     "dataqualityjobdefinitions", "endpointconfigs", "modelbiasjobdefinitions", "modelexplainabilityjobdefinitions",
-    "modelqualityjobdefinitions", "models",
+    "modelpackagegroups", "modelqualityjobdefinitions", "models",
 ]
 
 
 def test_role_grants_exactly_the_component_kinds_and_verbs() -> None:
-    assert len(known_kinds()) == 12
+    assert len(known_kinds()) == 18
     assert manifests.role_rules() == [
-        # Endpoint: updated in place (patch), deleted on cancel when the user asks (delete).
-        {"apiGroups": [GROUP], "resources": ["endpoints"], "verbs": ["create", "delete", "get", "patch", "watch"]},
-        # Jobs: stopped on cancel or timeout by deleting the resource.
+        # Endpoint, InferenceComponent: updated in place (patch), deleted on cancel when the user asks (delete).
+        {"apiGroups": [GROUP], "resources": ["endpoints", "inferencecomponents"],
+         "verbs": ["create", "delete", "get", "patch", "watch"]},
+        # Jobs and pipeline executions: stopped on cancel or timeout by deleting the resource.
         {"apiGroups": [GROUP], "resources": JOBS, "verbs": ["create", "delete", "get", "watch"]},
-        # Schedules: updated in place, never deleted.
-        {"apiGroups": [GROUP], "resources": ["monitoringschedules"], "verbs": ["create", "get", "patch", "watch"]},
-        # Models, endpoint configs, job definitions: created and waited for, never changed.
+        # Schedules, model packages, pipelines: updated in place, never deleted.
+        {"apiGroups": [GROUP], "resources": ["modelpackages", "monitoringschedules", "pipelines"],
+         "verbs": ["create", "get", "patch", "watch"]},
+        # Models, endpoint configs, job definitions, model package groups: created and waited for, never changed.
         {"apiGroups": [GROUP], "resources": CREATED_ONLY, "verbs": ["create", "get", "watch"]},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
     ]

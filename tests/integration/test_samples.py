@@ -167,6 +167,7 @@ TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT, TUNE, DATA = (
     "sagemaker-endpointconfig", "sagemaker-endpoint", "sagemaker-hyperparametertuningjob", "upload-sample-data",
 )
 DATA_STEP = "sample data"  # not an ACK kind: the samples' own component
+MODEL_GROUP, PACKAGE = "sagemaker-modelpackagegroup", "sagemaker-modelpackage"
 COMMON_PARAMETERS = {"role_arn", "bucket", "region", "image", "no_controller_seconds"}
 
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -181,13 +182,19 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "mnist_kmeans": {
         "tasks": {DATA: (DATA_STEP, []), TRAIN: ("TrainingJob", [DATA]), MODEL: ("Model", [TRAIN]),
                   TRANSFORM: ("TransformJob", [MODEL]),
-                  CONFIG: ("EndpointConfig", [MODEL]), ENDPOINT: ("Endpoint", [CONFIG])},
-        "parameters": COMMON_PARAMETERS | {"k", "feature_dim"},
+                  CONFIG: ("EndpointConfig", [MODEL]), ENDPOINT: ("Endpoint", [CONFIG]),
+                  MODEL_GROUP: ("ModelPackageGroup", []), PACKAGE: ("ModelPackage", [MODEL_GROUP, TRAIN])},
+        "parameters": COMMON_PARAMETERS | {"k", "feature_dim", "model_package_group", "model_approval_status"},
         "from_parameters": [(DATA, "bucket", "bucket"), (TRAIN, "hyper_parameters", "k"), (TRAIN, "hyper_parameters", "feature_dim"),
                             (TRAIN, "algorithm_specification", "image"), (MODEL, "primary_container", "image"),
                             (MODEL, "execution_role_arn", "role_arn"), (TRANSFORM, "transform_input", "bucket"),
-                            (TRANSFORM, "transform_output", "bucket"), (ENDPOINT, "region", "region")],
+                            (TRANSFORM, "transform_output", "bucket"), (ENDPOINT, "region", "region"),
+                            (MODEL_GROUP, "model_package_group_name", "model_package_group"),
+                            (PACKAGE, "model_approval_status", "model_approval_status"),
+                            (PACKAGE, "inference_specification", "image")],
         "from_outputs": [(MODEL, "primary_container", TRAIN, "model_artifact_url"),
+                         (PACKAGE, "inference_specification", TRAIN, "model_artifact_url"),
+                         (PACKAGE, "model_package_group_name", MODEL_GROUP, "model_package_group_name"),
                          (TRANSFORM, "model_name", MODEL, "model_name"),
                          (CONFIG, "production_variants", MODEL, "model_name"),
                          (ENDPOINT, "endpoint_config_name", CONFIG, "endpoint_config_name")],
@@ -341,7 +348,7 @@ def assert_succeeded(run: LocalRun, steps: set[str]) -> tuple[str, dict[str, Any
 @pytest.mark.parametrize("sdk", SDKS)
 def test_mnist_kmeans_runs_to_success(sample_runs: dict[tuple[str, str], LocalRun], sdk: str) -> None:
     run = sample_runs["mnist_kmeans", sdk]
-    _, report = assert_succeeded(run, {DATA, TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT})
+    _, report = assert_succeeded(run, {DATA, TRAIN, MODEL_GROUP, PACKAGE, MODEL, TRANSFORM, CONFIG, ENDPOINT})
     outputs = outputs_of(report)
     assert outputs[DATA]["train_uri"] == f"s3://{BUCKET}/mnist-kmeans/train/"
 
@@ -364,12 +371,19 @@ def test_mnist_kmeans_runs_to_success(sample_runs: dict[tuple[str, str], LocalRu
         assert objects_under(run.cluster, f"mnist-kmeans/models/{job}/").get(f"mnist-kmeans/models/{job}/output/model.tar.gz", 0) > 0
         outs = objects_under(run.cluster, "mnist-kmeans/batch-output/")
         assert {"mnist-kmeans/batch-output/part-0.csv.out", "mnist-kmeans/batch-output/part-1.csv.out"} <= set(outs)
+    # The trained model registered as a new version in the sample's group (shared by the runs of
+    # both SDKs, created by one and adopted or reused by the other).
+    [package] = run.custom_objects("modelpackages")
+    assert package["spec"]["inferenceSpecification"]["containers"][0]["modelDataURL"] == outputs[TRAIN]["model_artifact_url"]
+    assert outputs[MODEL_GROUP]["model_package_group_name"] == package["spec"]["modelPackageGroupName"] == "mnist-kmeans"
+    assert outputs[PACKAGE]["model_package_arn"].endswith(f":model-package/mnist-kmeans/{outputs[PACKAGE]['model_package_version']}")
+    assert outputs[PACKAGE]["model_approval_status"] == "PendingManualApproval"
     # Pipeline parameters reached the spec; integers are integers, hyperparameters strings.
     assert training["spec"]["hyperParameters"] == {"k": "10", "feature_dim": "784"}
     assert training["spec"]["resourceConfig"]["volumeSizeInGB"] == 10
     assert type(training["spec"]["resourceConfig"]["volumeSizeInGB"]) is int
     # One run id across the run, as KFP labels a run's resources.
-    for obj in (training, model, transform, config, endpoint):
+    for obj in (training, model, transform, config, endpoint, package):
         assert obj["metadata"]["labels"][RUN_LABEL] == report["run_id"]
 
 

@@ -35,7 +35,8 @@ def test_demo(cluster: Cluster) -> None:
     namespace = out.split("running it in namespace ")[1].split()[0]
     assert f"namespace/{namespace} created" in out
     assert "[sagemaker-trainingjob] started" in out
-    assert f"kubectl get trainingjobs,models,transformjobs,endpointconfigs,endpoints.sagemaker.services.k8s.aws -n {namespace}" in out
+    assert (f"kubectl get trainingjobs,modelpackagegroups,modelpackages,models,transformjobs,endpointconfigs,"
+            f"endpoints.sagemaker.services.k8s.aws -n {namespace}") in out
     assert "-m sagemaker_ack_kfp.simulator list --url $SAGEMAKER_SIMULATOR_URL" in out
     assert "Stop the stack: make stack-down" in out
     # The data step ran first and filled the bucket, whatever happens after it.
@@ -58,7 +59,7 @@ def test_demo(cluster: Cluster) -> None:
     if cluster.controller_running:
         assert result.returncode == 0, out[-6000:]
         assert "THE ACK CONTROLLER IS NOT RUNNING" not in out
-        for kind in ("trainingjob", "model", "transformjob", "endpointconfig", "endpoint"):
+        for kind in ("trainingjob", "modelpackagegroup", "modelpackage", "model", "transformjob", "endpointconfig", "endpoint"):
             assert f"{kind}.sagemaker.services.k8s.aws/" in out, f"no {kind} listed"
         assert "model_artifact_url = s3://sagemaker-ack-kfp-demo/mnist-kmeans/models/" in out
         assert "InService" in out

@@ -244,3 +244,22 @@ def test_object_store_starts_and_stops_with_the_stack_and_a_failed_start_names_i
     assert failed.value.piece == object_store.PIECE
     assert "object-store failed to start: the process exited" in str(failed.value)
     assert "cannot serve S3: port taken" in str(failed.value)
+
+
+@pytest.mark.controller
+def test_controller_reconciles_exactly_the_kinds_with_a_component(cluster: Cluster) -> None:
+    """--reconcile-resources names every kind of components/ and nothing else: the controller starts
+    a reconciler for each of them and none for the kinds the project does not offer."""
+    if cluster.stack is None or cluster.state is None:
+        pytest.skip("the local stack's own controller only")
+    from sagemaker_ack_kfp.kinds import known_kinds
+
+    argv = Path(f"/proc/{cluster.state.pids['controller']}/cmdline").read_bytes().decode().split("\0")
+    [flag] = [arg for arg in argv if arg.startswith("--reconcile-resources=")]
+    assert flag.split("=", 1)[1].split(",") == list(known_kinds())
+    assert len(known_kinds()) == 18
+    log = cluster.stack.layout.log("controller").read_text()
+    excluded = {json.loads(line)["kind"] for line in log.splitlines()
+                if line.startswith("{") and "excluding reconciler for resource kind" in line}
+    assert {"NotebookInstance", "Domain", "FeatureGroup"} <= excluded
+    assert not excluded & set(known_kinds())

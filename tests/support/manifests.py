@@ -196,6 +196,31 @@ def schedule_arguments(namespace: str, definition_name: str, *, cron: str = "cro
     }
 
 
+# ----- model registry, inference components, Ground Truth, SageMaker Pipelines -------------
+
+PRIVATE_WORKTEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
+
+
+def model_package_group_arguments(namespace: str, group: str, **extra: Any) -> dict[str, Any]:
+    return {"namespace": namespace, "model_package_group_name": group,
+            "model_package_group_description": "k-means models of the MNIST digits", **extra}
+
+
+def model_package_arguments(namespace: str, group: str, *, artifact: str = "s3://demo-bucket/mnist/output/job/output/model.tar.gz",
+                            **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "model_package_group_name": group,
+        "model_approval_status": "PendingManualApproval",
+        "inference_specification": {
+            "containers": [{"image": MODEL_IMAGE, "modelDataURL": artifact}],
+            "supportedContentTypes": ["text/csv"],
+            "supportedResponseMIMETypes": ["application/json"],
+        },
+        **extra,
+    }
+
+
 def step_arguments(kind: str, namespace: str, **extra: Any) -> dict[str, Any]:
     """Valid inputs of a step of any kind with a component. Names of other resources (a model, an
     endpoint config, a job definition) are plain strings: nothing checks them before the controller."""
@@ -210,5 +235,76 @@ def step_arguments(kind: str, namespace: str, **extra: Any) -> dict[str, Any]:
         "TransformJob": lambda: transform_arguments(namespace, "model-for-contract", **extra),
         "ProcessingJob": lambda: processing_arguments(namespace, **extra),
         "MonitoringSchedule": lambda: schedule_arguments(namespace, "definition-for-contract", **extra),
+        "ModelPackageGroup": lambda: model_package_group_arguments(namespace, "group-for-contract", **extra),
+        "ModelPackage": lambda: model_package_arguments(namespace, "group-for-contract", **extra),
+        "InferenceComponent": lambda: inference_component_arguments(namespace, "endpoint-for-contract", "model-for-contract", **extra),
+        "LabelingJob": lambda: labeling_arguments(namespace, **extra),
+        "Pipeline": lambda: pipeline_arguments(namespace, "pipeline-for-contract", **extra),
+        "PipelineExecution": lambda: pipeline_execution_arguments(namespace, "pipeline-for-contract", **extra),
     }
     return dict(builders[kind]())
+
+
+def inference_endpoint_config_arguments(namespace: str, **extra: Any) -> dict[str, Any]:
+    """An endpoint config for inference components: instances on its variant, no model."""
+    return {
+        "namespace": namespace,
+        "execution_role_arn": ROLE,
+        "production_variants": [{"variantName": "main", "initialInstanceCount": 2, "instanceType": "ml.m5.large"}],
+        **extra,
+    }
+
+
+def inference_component_arguments(namespace: str, endpoint: str, model: str, *, copies: int = 1, **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "endpoint_name": endpoint,
+        "variant_name": "main",
+        "specification": {"modelName": model,
+                          "computeResourceRequirements": {"numberOfCPUCoresRequired": 1, "minMemoryRequiredInMb": 1024}},
+        "runtime_config": {"copyCount": copies},
+        **extra,
+    }
+
+
+def labeling_arguments(namespace: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "role_arn": ROLE,
+        "label_attribute_name": "digit",
+        "input_config": {"dataSource": {"s3DataSource": {"manifestS3URI": "s3://demo-bucket/labeling/input.manifest"}}},
+        "output_config": {"s3OutputPath": "s3://demo-bucket/labeling/output", "kmsKeyID": ""},
+        "human_task_config": {
+            "workteamARN": PRIVATE_WORKTEAM,
+            "uiConfig": {"uiTemplateS3URI": "s3://demo-bucket/labeling/template.liquid"},
+            "preHumanTaskLambdaARN": "arn:aws:lambda:us-east-1:432418664414:function:PRE-ImageMultiClass",
+            "annotationConsolidationConfig": {
+                "annotationConsolidationLambdaARN": "arn:aws:lambda:us-east-1:432418664414:function:ACS-ImageMultiClass"},
+            "taskTitle": "Which digit is it?",
+            "taskDescription": "Pick the digit shown in the image",
+            "numberOfHumanWorkersPerDataObject": 1,
+            "taskTimeLimitInSeconds": 300,
+            "taskAvailabilityLifetimeInSeconds": 2592000,
+        },
+        **extra,
+    }
+
+
+def pipeline_definition(*steps: str) -> str:
+    import json
+
+    return json.dumps({
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "InputData", "Type": "String", "DefaultValue": "s3://demo-bucket/in"}],
+        "Steps": [{"Name": step, "Type": "Processing", "Arguments": {}} for step in steps or ("Prepare", "Train")],
+    })
+
+
+def pipeline_arguments(namespace: str, name: str, *, steps: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    return {"namespace": namespace, "pipeline_name": name, "role_arn": ROLE,
+            "pipeline_definition": pipeline_definition(*steps), **extra}
+
+
+def pipeline_execution_arguments(namespace: str, pipeline: str, **extra: Any) -> dict[str, Any]:
+    return {"namespace": namespace, "pipeline_name": pipeline,
+            "pipeline_parameters": [{"name": "InputData", "value": "s3://demo-bucket/in/today"}], **extra}

@@ -234,3 +234,21 @@ def test_readme_examples_are_valid_inputs(overlays: tuple[Overlay, ...]) -> None
         spec = {**parsed.spec, info.name_field: "example-name"}
         problems = [*parsed.problems, *validate_spec(info, coerce_integers(info.spec_schema, spec))]
         assert problems == [], f"{overlay.kind}: {[str(p) for p in problems]}"
+
+
+def test_a_name_note_replaces_the_generic_one(ack_release: AckRelease, overlays: tuple[Overlay, ...]) -> None:
+    package = _model(ack_release, overlays, "ModelPackage")
+    name = package.name_input.description
+    assert "Leave it out when model_package_group_name is given" in name
+    assert "Optional here: when it is not given" not in name
+    training = _model(ack_release, overlays, "TrainingJob")
+    assert "Optional here: when it is not given" in training.name_input.description
+
+
+def test_readme_of_a_kind_without_json_objects_shows_a_list(ack_release: AckRelease, overlays: tuple[Overlay, ...],
+                                                            generator_config: GeneratorConfig) -> None:
+    from sagemaker_ack_kfp.codegen.rendering import render_kind_readme
+
+    group = _model(ack_release, overlays, "ModelPackageGroup")
+    provenance = Provenance(ack_version="v1.9.1", crd_file="x.yaml", overlay_file="codegen/kinds/model_package_group.yaml")
+    assert '(for example `tags=[{"key": ...}]`)' in render_kind_readme(group, generator_config, provenance)

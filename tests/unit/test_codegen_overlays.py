@@ -114,7 +114,7 @@ def test_every_shipped_overlay_loads() -> None:
     kinds = [o.kind for o in load_overlays(KINDS_DIR)]
     assert kinds == sorted(kinds)
     assert {"TrainingJob", "HyperParameterTuningJob", "Endpoint", "ModelQualityJobDefinition"} <= set(kinds)
-    assert len(kinds) == 12
+    assert len(kinds) == 18
 
 
 def test_config_is_strict_and_tags_the_image_with_the_project_version(tmp_path: Path) -> None:
@@ -190,3 +190,9 @@ def test_summarize_keeps_the_first_paragraph_on_one_line() -> None:
     long = " ".join([f"Sentence number {i} is here." for i in range(60)])
     short = summarize(long, limit=100)
     assert short.endswith(".") and len(short) <= 100
+
+
+def test_name_note_is_optional_and_folded(tmp_path: Path) -> None:
+    assert load_overlay(_write(tmp_path, VALID_OVERLAY)).name_note is None
+    overlay = load_overlay(_write(tmp_path, VALID_OVERLAY + "name_note: >-\n  Named\n  by SageMaker.\n"))
+    assert overlay.name_note == "Named by SageMaker."

@@ -9,7 +9,7 @@ from sagemaker_ack_kfp.kinds import InputField, UnknownKind, known_kinds, load_k
 
 def test_known_kinds_are_the_generated_ones() -> None:
     kinds = known_kinds()
-    assert len(kinds) == 12
+    assert len(kinds) == 18
     assert {"TrainingJob", "HyperParameterTuningJob", "Endpoint", "MonitoringSchedule"} <= set(kinds)
 
 

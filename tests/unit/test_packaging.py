@@ -210,7 +210,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs(tmp_path: Path) -> None:
     )
     shipped = json.loads(run([str(python), "-c", probe], cwd=work, env=clean_env).stdout)
     assert shipped["file"].startswith(str(env_dir)), "imported from the repository instead of the venv"
-    assert shipped["kinds"] == component_kinds() and len(shipped["kinds"]) == 12
+    assert shipped["kinds"] == component_kinds() and len(shipped["kinds"]) == 18
     assert shipped["config"] == (REPO_ROOT / "codegen" / "config.yaml").read_text()
     assert shipped["rbac"] == ["kustomization.yaml", "role.yaml", "rolebinding.yaml"]
 

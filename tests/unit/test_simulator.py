@@ -27,46 +27,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sagemaker_ack_kfp.simulator import SimulatorConfig, SimulatorServer, kinds, running_simulator
+from tests.support.simulator_client import NO_RETRIES, ManualClock, client, error_of, sim_get, sim_post, sim_tags
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"
-NO_RETRIES = Config(retries={"total_max_attempts": 1})
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def client(server: SimulatorServer, service: str = "sagemaker", region: str = "us-east-1",
-           config: Config = NO_RETRIES) -> Any:
-    return boto3.client(service, endpoint_url=server.url, region_name=region,
-                        aws_access_key_id="AKIDSIMULATOR", aws_secret_access_key="not-a-secret",
-                        config=config)
-
-
-def sim_get(server: SimulatorServer, path: str) -> Any:
-    with urllib.request.urlopen(server.url + path, timeout=5) as response:
-        return json.load(response)
-
-
-def sim_post(server: SimulatorServer, path: str, payload: Any = None) -> Any:
-    data = json.dumps(payload or {}).encode()
-    request = urllib.request.Request(server.url + path, data=data, method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response["Error"]
 
 
 def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 5.0) -> Any:
@@ -101,11 +65,6 @@ def live() -> Iterator[SimulatorServer]:
 
 
 # Request builders ------------------------------------------------------------------
-
-def sim_tags(**pairs: str) -> list[dict[str, str]]:
-    """Reserved injection tags: sim_tags(fail_reason="x") -> [{"Key": "sim/fail-reason", ...}]."""
-    return [{"Key": "sim/" + k.replace("_", "-"), "Value": v} for k, v in pairs.items()]
-
 
 def training_request(name: str, **extra: Any) -> dict[str, Any]:
     return {
@@ -1017,7 +976,7 @@ def test_control_api(sim: SimulatorServer, sm: Any) -> None:
     create_model(sm)
     sm.create_training_job(**training_request("tj", Tags=[{"Key": "owner", "Value": "me"}]))
     everything = sim_get(sim, "/_sim/resources")
-    assert len(everything) == 12 and everything["Endpoint"] == []
+    assert len(everything) == 18 and everything["Endpoint"] == []
     (job,) = everything["TrainingJob"]
     assert job["name"] == "tj" and job["status"] == "InProgress" and job["tags"] == {"owner": "me"}
     assert job["arn"].endswith(":training-job/tj") and job["parent"] is None

@@ -190,7 +190,7 @@ def test_kind_identity() -> None:
     assert kinds.ENDPOINT_CONFIG.arn("eu-west-1", "1", "My-Cfg") == "arn:aws:sagemaker:eu-west-1:1:endpoint-config/my-cfg"
     assert kinds.MODEL.matches_name("a-b") and not kinds.MODEL.matches_name("a_b")
     assert not kinds.TUNING_JOB.matches_name("x" * 33)
-    assert len(kinds.ALL_KINDS) == len(kinds.BY_KIND) == 12
+    assert len(kinds.ALL_KINDS) == len(kinds.BY_KIND) == 18
 
 
 def test_redact_hides_environment_and_secret_keys_at_any_depth() -> None:
