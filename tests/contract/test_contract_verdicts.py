@@ -36,14 +36,28 @@ ARN_TYPES = {
 
 
 def expected_outputs(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """Every output of a step that saw `obj` succeed, as each component's README documents it."""
+    """Every output of a step that saw `obj` succeed, as each component's README documents it:
+    the kind's own, then the upstream v2 component's (status fields as they are, the absent
+    ones empty: `{}`, `[]` or "")."""
+    upstream: dict[str, Any] = {}
+    for output in load_kind(kind).outputs:
+        if output.resource_name:
+            upstream[output.name] = obj["spec"][load_kind(kind).name_field]
+        elif output.status_field:
+            empty = {"JsonObject": {}, "JsonArray": []}.get(output.type, "")
+            upstream[output.name] = obj["status"].get(output.status_field, empty)
+    return {**upstream, **own_outputs(kind, obj)}
+
+
+def own_outputs(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
     spec, status = obj["spec"], obj["status"]
     name = spec[load_kind(kind).name_field]
     arn = f"{ACCOUNT_ARN}:{ARN_TYPES[kind]}/{name}"
     if kind == "TrainingJob":
         return {"model_artifact_url": f"s3://demo-bucket/mnist/output/{name}/output/model.tar.gz",
                 "training_job_name": name, "training_job_arn": arn, "status": status,
-                "final_metrics": {"debugRuleEvaluationStatuses": [], "profilerRuleEvaluationStatuses": []}}
+                "final_metrics": {"debugRuleEvaluationStatuses": [], "profilerRuleEvaluationStatuses": []},
+                "rule_evaluations": {}}
     if kind == "HyperParameterTuningJob":
         best = status["bestTrainingJob"]
         return {"best_training_job_name": best["trainingJobName"], "best_hyperparameters": best["tunedHyperParameters"],
