@@ -20,7 +20,7 @@ def controllerless(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -
         yield cluster
         return
     stacks = PrivateStacks(tmp_path_factory)
-    yield stacks.start(with_controller=False)
+    yield stacks.start(with_controller=False, s3=True)  # the samples' data step writes to S3
     stacks.down_all()
 
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import pytest
 
 from tests.integration.test_samples import ROLE, SDKS, Compiled, LocalRun, compile_with, outputs_of
+from tests.support import s3_data
 from tests.support.cluster import Cluster, create_namespace
 from tests.support.upstream_v2 import UPSTREAM_OUTPUTS
 
@@ -147,6 +148,12 @@ def migration_runs(
     """The pipeline from both compiled forms, run together (each takes about two minutes, mostly
     the controller's resync period) in fresh namespaces, with names of their own."""
     runs: dict[str, MigrationRun] = {}
+    if cluster.object_store_url:
+        # As upstream's sample expects: the training data is in the bucket before the run.
+        s3 = s3_data.s3_client(cluster.object_store_url)
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="mnist_kmeans_example/train_data/train.csv", Body=b"0.1,0.2,0.3\n0.4,0.5,0.6\n")
     with contextlib.ExitStack() as stack:
         for sdk in SDKS:
             namespace = create_namespace(cluster, f"migration-{sdk}")
