@@ -282,8 +282,13 @@ class LocalRun:
                 "--report", str(self.report_path), *options]
         for param in params:
             args += ["--param", param]
-        # As after `source .stack/env`: the data step writes to the stack's object store.
-        env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), **cluster.s3_env()}
+        # As `run-local --env-file .stack/step.env` (pod-step.env in pod mode): the data step
+        # writes to the stack's object store, the job steps stream their logs from the simulator.
+        step_env = workdir / "step.env"
+        pods = "--mode" in options and options[options.index("--mode") + 1] == "pod"
+        step_env.write_text("".join(f"{k}={v}\n" for k, v in cluster.step_env(pods=pods).items()))
+        args += ["--env-file", str(step_env)]
+        env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._out: str | None = None
 

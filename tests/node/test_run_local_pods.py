@@ -146,14 +146,17 @@ def test_terminating_the_runner_deletes_the_running_pod_which_stops_its_job(clus
                    "no_controller_seconds=600", options=("--mode", "pod"))
     wait_for(lambda: custom(cluster, namespace, "trainingjobs"), timeout=120, what="the TrainingJob")
     core = client.CoreV1Api(cluster.admin())
-    [pod] = core.list_namespaced_pod(namespace).items
+    # The data step's pod has finished by now; the training step's is the one running.
+    [pod] = [p for p in core.list_namespaced_pod(namespace).items
+             if p.metadata.annotations["workflows.argoproj.io/node-name"].endswith(".sagemaker-trainingjob")]
     run.process.terminate()  # SIGTERM to the runner, as when a CI job is cancelled
     code, out, report = run.wait(timeout=120)
     assert code == 130, out
     assert "interrupted: stopping 1 running step(s) (deleting their pods)" in out
     assert "received SIGTERM: the run was terminated" in out  # the pod's own log, streamed
     assert "deleted TrainingJob" in out
-    assert report["steps"][0]["exit_code"] == 143
+    [training] = [step for step in report["steps"] if step["name"] == "sagemaker-trainingjob"]
+    assert training["exit_code"] == 143
     wait_for(lambda: all(j["metadata"].get("deletionTimestamp") for j in custom(cluster, namespace, "trainingjobs")),
              timeout=60, what="the TrainingJob to be deleted")
     wait_for(lambda: not [p for p in core.list_namespaced_pod(namespace).items if p.metadata.name == pod.metadata.name],

@@ -21,8 +21,9 @@ import yaml
 from kubernetes import client, config
 
 from sagemaker_ack_kfp.stack import object_store
-from sagemaker_ack_kfp.stack.control_plane import ADMIN_USER, Stack, StackState
+from sagemaker_ack_kfp.stack.control_plane import ADMIN_USER, Stack, StackState, step_environment
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
+from sagemaker_ack_kfp.stack.node_network import NODE_IP
 from tests.support import s3_data
 
 GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"
@@ -69,6 +70,14 @@ class Cluster:
     def s3_env(self) -> dict[str, str]:
         """What a pipeline step needs in its environment to reach the stack's object store."""
         return object_store.client_env(self.object_store_url) if self.object_store_url else {}
+
+    def step_env(self, *, pods: bool = False) -> dict[str, str]:
+        """What the stack gives a pipeline step (.stack/step.env, or pod-step.env for a Pod on the
+        node): fake credentials, the simulator as CloudWatch Logs, the object store. Never only
+        the credentials: with them alone a step would stream its job's logs from real AWS."""
+        if not self.state:
+            return self.s3_env()
+        return step_environment(self.state, host=NODE_IP if pods else "127.0.0.1")
 
     def s3(self) -> Any:
         assert self.object_store_url, "this stack has no object store"
