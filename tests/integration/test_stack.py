@@ -61,6 +61,17 @@ def test_steps_get_aws_credentials_and_the_simulator_as_cloudwatch_logs_from_one
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= set(step_env)
     exported = cluster.stack.layout.env_file.read_text()
     assert all(f"export {key}={value}\n" in exported for key, value in step_env.items())
+    # A Pod on the node gets the same, with the node's address, where the relay forwards each port.
+    pod_file = cluster.stack.layout.pod_step_env_file
+    if cluster.state.node != "running":
+        assert not pod_file.exists()
+    else:
+        lines = [line for line in pod_file.read_text().splitlines() if line and not line.startswith("#")]
+        pod_env = dict(line.split("=", 1) for line in lines)
+        assert pod_env.keys() == step_env.keys()
+        for key, value in step_env.items():
+            assert pod_env[key] == value.replace("://127.0.0.1:", "://10.200.0.2:"), key
+        assert pod_env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"].startswith("http://10.200.0.2:")
     # botocore, with nothing but that environment, reaches the simulator's Logs endpoint.
     with mock.patch.dict(os.environ, step_env, clear=True):
         logs = botocore.session.Session().create_client("logs")

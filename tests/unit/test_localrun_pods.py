@@ -45,7 +45,8 @@ def workflow(*, retries: int | None = None) -> dict[str, Any]:
     }
 
 
-def build(doc: dict[str, Any], tmp_path: Path, *, attempt: int = 0) -> tuple[dict[str, Any], Path]:
+def build(doc: dict[str, Any], tmp_path: Path, *, attempt: int = 0,
+          step_env: dict[str, str] | None = None) -> tuple[dict[str, Any], Path]:
     plan, _ = argo.load(doc)
     [step] = plan.steps.values()
     run = RunContext(run_id="0b3c5a4e-1111-2222-3333-444455556666", workdir=tmp_path, namespace="team-a",
@@ -53,7 +54,8 @@ def build(doc: dict[str, Any], tmp_path: Path, *, attempt: int = 0) -> tuple[dic
     invocation = step.invocation(run)
     assert invocation.container is not None
     attempt_of = Attempt(task=step.name, number=attempt, retries=step.retries)
-    return pod_manifest(run, attempt_of, invocation.container, service_account="default-editor"), run.task_dir(step.name)
+    pod = pod_manifest(run, attempt_of, invocation.container, service_account="default-editor", step_env=step_env)
+    return pod, run.task_dir(step.name)
 
 
 def test_the_pod_is_the_compiled_container_with_argo_identity(tmp_path: Path) -> None:
@@ -122,3 +124,12 @@ def test_an_ir_step_writes_its_outputs_under_tmp_outputs_in_the_pod(tmp_path: Pa
     # The local process mode writes to this machine's folder instead; the pod's folder is backed by it.
     assert invocation.argv[4] == str(invocation.output_files["model_name"])
     assert invocation.container.output_dirs == {"/tmp/outputs/model_name": invocation.output_files["model_name"].parent}
+
+
+def test_env_file_variables_go_into_the_container_and_the_compiled_env_wins(tmp_path: Path) -> None:
+    step_env = {"AWS_ENDPOINT_URL_S3": "http://10.200.0.2:4566", "FIXED": "from the env file"}
+    pod, _ = build(workflow(), tmp_path, step_env=step_env)
+    [container] = pod["spec"]["containers"]
+    assert container["env"] == [{"name": "AWS_ENDPOINT_URL_S3", "value": "http://10.200.0.2:4566"},
+                                {"name": "FIXED", "value": "arn:aws:iam::1:role/r"},
+                                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
