@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from . import injection
-from .errors import validation
+from .errors import serialization, validation
 from .kinds import KindInfo
 from .resource import Resource
 from .state import SimulatorState
@@ -14,6 +15,19 @@ from .timeline import Effect, Step, Timeline
 from .validation import check_create, check_present
 
 Body = dict[str, Any]
+
+
+def parse_body(raw: bytes) -> Body:
+    """A JSON 1.1 request body (SageMaker's and CloudWatch Logs' alike); empty means {}."""
+    if not raw.strip():
+        return {}
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError as exc:
+        raise serialization(str(exc)) from None
+    if not isinstance(parsed, dict):
+        raise serialization("expected a JSON object")
+    return parsed
 Handler = Callable[["Call", Body], Body]
 
 

@@ -15,12 +15,12 @@ ThrottlingException, AccessDeniedException (see `logs_faults.py` for injecting t
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Callable
 
 from . import logs_faults, logstreams
-from .errors import ApiError, serialization, throttling, unknown_operation
+from .calls import parse_body
+from .errors import ApiError, throttling, unknown_operation
 from .resource import Resource
 from .sagemaker import advance
 from .state import SimulatorState
@@ -79,7 +79,7 @@ def handle(state: SimulatorState, target: str, raw_body: bytes, region: str) -> 
             raise unknown_operation(target)
         now = state.now()
         advance(state, now)
-        return handler(_Call(state, region, now, _parse(raw_body), operation))
+        return handler(_Call(state, region, now, parse_body(raw_body), operation))
 
 
 def describe_log_streams(call: _Call) -> Body:
@@ -212,17 +212,6 @@ def _invalid(message: str) -> ApiError:
 def _not_found(message: str) -> ApiError:
     return ApiError("ResourceNotFoundException", message)
 
-
-def _parse(raw: bytes) -> Body:
-    if not raw.strip():
-        return {}
-    try:
-        parsed: Any = json.loads(raw)
-    except ValueError as exc:
-        raise serialization(str(exc)) from None
-    if not isinstance(parsed, dict):
-        raise serialization("expected a JSON object")
-    return parsed
 
 
 OPERATIONS: dict[str, Callable[[_Call], Body]] = {

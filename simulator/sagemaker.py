@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -18,7 +17,7 @@ from . import (
     training,
     tuning,
 )
-from .calls import Body, Call, Handler
+from .calls import Body, Call, Handler, parse_body
 from .errors import serialization, throttling, unknown_operation
 from .objects import StoreUnavailable
 from .state import SimulatorState
@@ -72,19 +71,8 @@ def handle(state: SimulatorState, target: str, raw_body: bytes, region: str) -> 
         handler = OPERATIONS.get(operation) if target.startswith(TARGET_PREFIX) else None
         if handler is None:
             raise unknown_operation(target)
-        body = _parse(raw_body)
+        body = parse_body(raw_body)
         now = state.now()
         advance(state, now)
         return handler(Call(state, region, now), body)
 
-
-def _parse(raw: bytes) -> Body:
-    if not raw.strip():
-        return {}
-    try:
-        parsed: Any = json.loads(raw)
-    except ValueError as exc:
-        raise serialization(str(exc)) from None
-    if not isinstance(parsed, dict):
-        raise serialization("expected a JSON object")
-    return parsed
