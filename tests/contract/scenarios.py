@@ -327,6 +327,12 @@ EXECUTION_FAIL_REASON = "Step Train failed: AlgorithmError: recorded failure"
 # which the controller retries. Executions take no tags, so this is their recoverable rejection; the
 # name is long enough to be recorded as the spec's (so a replay names the step's own parameter).
 UNDECLARED_PARAMETER = "EpochsToTrain"
+# A model version is Pending, then validated (InProgress), then Completed; the controller reads it
+# once right after its create, again about a second later, then every 30 s. With the simulator's
+# one-second phases that second read fell on the Pending/InProgress boundary, so whether a
+# recording showed InProgress was a matter of load. Longer phases keep both early reads Pending
+# and the version done long before the 30 s read.
+PACKAGE_PHASE_SECONDS = "5"
 
 
 def _group(p: Prerequisites) -> str:
@@ -351,18 +357,20 @@ def _registry() -> list[Scenario]:
         ),
         Scenario(
             package, "success", "a model version is registered in a group (SageMaker numbers it) and Completed",
-            lambda p: model_package_arguments(p.namespace, _group(p)), (succeeded(package),),
+            lambda p: model_package_arguments(p.namespace, _group(p), tags=tags(phase_seconds=PACKAGE_PHASE_SECONDS)),
+            (succeeded(package),),
         ),
         Scenario(
             package, "failure", "a model version fails its validation (sim/fail-reason): Failed, SageMaker's reason in "
             "modelPackageStatusDetails",
-            lambda p: model_package_arguments(p.namespace, _group(p), tags=tags(fail_reason=MODEL_PACKAGE_FAIL_REASON)),
+            lambda p: model_package_arguments(
+                p.namespace, _group(p), tags=tags(fail_reason=MODEL_PACKAGE_FAIL_REASON, phase_seconds=PACKAGE_PHASE_SECONDS)),
             (failed(package),),
         ),
         Scenario(
             package, "update", "a Completed model version is approved by a step (model_approval_status Approved): the "
             "controller calls UpdateModelPackage and the version is Completed again",
-            lambda p: model_package_arguments(p.namespace, _group(p)),
+            lambda p: model_package_arguments(p.namespace, _group(p), tags=tags(phase_seconds=PACKAGE_PHASE_SECONDS)),
             (succeeded(package),
              StepUpdate(lambda p: {"model_approval_status": "Approved", "approval_description": "metrics within bounds"}),
              succeeded(package)),
