@@ -40,9 +40,8 @@ from sagemaker_ack_kfp.completion import Expectation, Phase, judge
 from sagemaker_ack_kfp.identity import StepIdentity
 from sagemaker_ack_kfp.kinds import KindInfo, load_kind
 from sagemaker_ack_kfp.kube import Kube, ResourceRef
-from sagemaker_ack_kfp.naming import generated_name, object_name
 from sagemaker_ack_kfp.overlays import rules_for
-from sagemaker_ack_kfp.runner import prepare_spec, render, with_service_defaults
+from sagemaker_ack_kfp.runner import Naming, check_kind_rules, prepare_spec, render, resolve_names, with_kind_defaults
 from sagemaker_ack_kfp.stack.control_plane import Stack
 from sagemaker_ack_kfp.stack.layout import StackLayout, binary_paths
 from tests.contract.recording import (
@@ -72,13 +71,24 @@ def _raw(value: Any) -> str:
 
 def step_body(kind: KindInfo, arguments: dict[str, Any], *, namespace: str, identity: StepIdentity) -> dict[str, Any]:
     """The custom resource a step with these inputs creates, by the runtime's own code."""
+    return named_step_body(kind, arguments, namespace=namespace, identity=identity)[0]
+
+
+def named_step_body(
+    kind: KindInfo, arguments: dict[str, Any], *, namespace: str, identity: StepIdentity
+) -> tuple[dict[str, Any], Naming]:
+    """The same, with its naming: the SageMaker name the step shows, which for a resource SageMaker
+    names itself (a model version in a group) is not in the spec."""
     rules = rules_for(kind.kind)
     runtime = {item.name for item in kind.runtime_inputs}
     raw = {name: _raw(value) for name, value in arguments.items() if name not in runtime and value not in (None, "")}
-    spec = with_service_defaults(prepare_spec(kind, raw), rules.service_defaults)
-    if not spec.get(kind.name_field):
-        spec[kind.name_field] = generated_name(prefix=rules.name_prefix, identity=identity, spec=spec)
-    return render(kind, spec, namespace=namespace, region=str(arguments.get("region") or ""), identity=identity)
+    spec = prepare_spec(kind, raw, max_name_length=rules.max_name_length)
+    check_kind_rules(kind, rules, spec)
+    spec = with_kind_defaults(spec, rules)
+    naming = resolve_names(kind, rules, spec, identity)
+    body = render(kind, spec, namespace=namespace, region=str(arguments.get("region") or ""), identity=identity,
+                  name=naming.resource_name, adopt_existing=rules.adopt_existing)
+    return body, naming
 
 
 def ref_of(kind: KindInfo, body: dict[str, Any]) -> ResourceRef:
@@ -196,7 +206,7 @@ class ScenarioRun:
         client.CoreV1Api(self.api_client).create_namespace({"metadata": {"name": self.namespace}})
         arguments = {**scenario.arguments(self), "namespace": self.namespace}
         identity = StepIdentity(run_id=self.run_id, task=f"record-{scenario.name}", source="recorder")
-        body = step_body(kind, arguments, namespace=self.namespace, identity=identity)
+        body, naming = named_step_body(kind, arguments, namespace=self.namespace, identity=identity)
         ref = ref_of(kind, body)
         specs = [body["spec"]]  # the step's spec, and after an update the new one
         watcher = Watcher(self.api, kind, self.namespace, ref.name)
@@ -209,7 +219,7 @@ class ScenarioRun:
             time.sleep(scenario.settle)
         finally:
             events = watcher.stop()
-        return self._recording(kind, ref, events, specs)
+        return self._recording(kind, naming.name, events, specs)
 
     def _act(
         self, action: Any, watcher: Watcher, kind: KindInfo, ref: ResourceRef, arguments: dict[str, Any],
@@ -223,7 +233,7 @@ class ScenarioRun:
         time.sleep(1.05)
         if isinstance(action, StepUpdate):
             body = step_body(kind, {**arguments, **action.changes(self)}, namespace=self.namespace, identity=identity)
-            applied = apply(self.kube, ref, body, update_on_conflict=True)
+            applied = apply(self.kube, ref, body, update_on_conflict=True, updatable=rules_for(kind.kind).updatable_fields)
             assert applied.outcome == "updated", f"expected an update of {ref.describe()}, got {applied.outcome}"
             specs.append(body["spec"])
             return Expectation(spec=body["spec"], updated=True, updated_at=applied.updated_at)
@@ -238,10 +248,9 @@ class ScenarioRun:
         raise TypeError(f"unknown action {action!r}")
 
     def _recording(
-        self, kind: KindInfo, ref: ResourceRef, events: list[tuple[str, dict[str, Any]]], specs: list[dict[str, Any]]
+        self, kind: KindInfo, name: str, events: list[tuple[str, dict[str, Any]]], specs: list[dict[str, Any]]
     ) -> Recording:
         scenario = self.scenario
-        name = str(specs[0][kind.name_field])
         normaliser = Normaliser(name=name, namespace=self.namespace, run_id=self.run_id)
         recorded: list[RecordedEvent] = []
         previous: dict[str, Any] = {}

@@ -23,7 +23,14 @@ from tests.support.manifests import (
     DEFINITION_PREFIXES,
     definition_arguments,
     endpoint_config_arguments,
+    inference_component_arguments,
+    inference_endpoint_config_arguments,
+    labeling_arguments,
     model_arguments,
+    model_package_arguments,
+    model_package_group_arguments,
+    pipeline_arguments,
+    pipeline_execution_arguments,
     processing_arguments,
     schedule_arguments,
     tags,
@@ -311,7 +318,165 @@ def _monitoring() -> list[Scenario]:
     return scenarios
 
 
-SCENARIOS: tuple[Scenario, ...] = (*_training(), *_tuning(), *_hosting(), *_batch(), *_monitoring())
+# ----- model registry, inference components, Ground Truth, SageMaker Pipelines -------------
+
+MODEL_PACKAGE_FAIL_REASON = "Transform job failed: ClientError: no rows in the validation input (recorded failure)"
+COMPONENT_FAIL_REASON = "Model failed its container health check (recorded failure)"
+EXECUTION_FAIL_REASON = "Step Train failed: AlgorithmError: recorded failure"
+# A parameter the pipeline definition does not declare: StartPipelineExecution's ValidationException,
+# which the controller retries. Executions take no tags, so this is their recoverable rejection; the
+# name is long enough to be recorded as the spec's (so a replay names the step's own parameter).
+UNDECLARED_PARAMETER = "EpochsToTrain"
+# A model version is Pending, then validated (InProgress), then Completed; the controller reads it
+# once right after its create, again about a second later, then every 30 s. With the simulator's
+# one-second phases that second read fell on the Pending/InProgress boundary, so whether a
+# recording showed InProgress was a matter of load. Longer phases keep both early reads Pending
+# and the version done long before the 30 s read.
+PACKAGE_PHASE_SECONDS = "5"
+
+
+def _group(p: Prerequisites) -> str:
+    arguments = model_package_group_arguments(p.namespace, "")
+    del arguments["model_package_group_name"]  # named after the prerequisite's run and task
+    return str(p.ready("ModelPackageGroup", arguments)["model_package_group_name"])
+
+
+def _registry() -> list[Scenario]:
+    group, package = "ModelPackageGroup", "ModelPackage"
+
+    def group_arguments(p: Prerequisites, **extra: Any) -> dict[str, Any]:
+        arguments = model_package_group_arguments(p.namespace, "", **extra)
+        del arguments["model_package_group_name"]
+        return arguments
+
+    return [
+        Scenario(group, "success", "a ModelPackageGroup is created and Completed", group_arguments, (succeeded(group),)),
+        Scenario(
+            group, "recoverable", "SageMaker rejects the ModelPackageGroup (sim/validation-error): ACK.Recoverable",
+            lambda p: group_arguments(p, tags=tags(validation_error=VALIDATION_ERROR)), (RECOVERING,), settle=RECOVERING_SETTLE,
+        ),
+        Scenario(
+            package, "success", "a model version is registered in a group (SageMaker numbers it) and Completed",
+            lambda p: model_package_arguments(p.namespace, _group(p), tags=tags(phase_seconds=PACKAGE_PHASE_SECONDS)),
+            (succeeded(package),),
+        ),
+        Scenario(
+            package, "failure", "a model version fails its validation (sim/fail-reason): Failed, SageMaker's reason in "
+            "modelPackageStatusDetails",
+            lambda p: model_package_arguments(
+                p.namespace, _group(p), tags=tags(fail_reason=MODEL_PACKAGE_FAIL_REASON, phase_seconds=PACKAGE_PHASE_SECONDS)),
+            (failed(package),),
+        ),
+        Scenario(
+            package, "update", "a Completed model version is approved by a step (model_approval_status Approved): the "
+            "controller calls UpdateModelPackage and the version is Completed again",
+            lambda p: model_package_arguments(p.namespace, _group(p), tags=tags(phase_seconds=PACKAGE_PHASE_SECONDS)),
+            (succeeded(package),
+             StepUpdate(lambda p: {"model_approval_status": "Approved", "approval_description": "metrics within bounds"}),
+             succeeded(package)),
+        ),
+        Scenario(
+            package, "recoverable", "SageMaker rejects the model version (sim/validation-error): ACK.Recoverable",
+            lambda p: model_package_arguments(p.namespace, _group(p), tags=tags(validation_error=VALIDATION_ERROR)),
+            (RECOVERING,), settle=RECOVERING_SETTLE,
+        ),
+    ]
+
+
+def _inference_components() -> list[Scenario]:
+    kind = "InferenceComponent"
+
+    def endpoint(p: Prerequisites) -> str:
+        config = p.ready("EndpointConfig", inference_endpoint_config_arguments(p.namespace))["endpoint_config_name"]
+        return str(p.ready("Endpoint", {"namespace": p.namespace, "endpoint_config_name": config})["endpoint_name"])
+
+    def model(p: Prerequisites, **extra: Any) -> str:
+        return str(p.ready("Model", model_arguments(p.namespace, **extra))["model_name"])
+
+    def broken_model(p: Prerequisites) -> str:
+        return model(p, tags=tags(fail_reason=COMPONENT_FAIL_REASON))
+
+    def arguments(p: Prerequisites, **extra: Any) -> dict[str, Any]:
+        return inference_component_arguments(p.namespace, endpoint(p), model(p), **extra)
+
+    def specification(model_name: str) -> dict[str, Any]:
+        return inference_component_arguments("unused", "unused", model_name)["specification"]
+
+    return [
+        Scenario(kind, "success", "an InferenceComponent is deployed onto an endpoint and comes InService", arguments,
+                 (succeeded(kind),)),
+        Scenario(
+            kind, "failure", "an InferenceComponent of a model that fails (sim/fail-reason on the Model) ends Failed",
+            lambda p: inference_component_arguments(p.namespace, endpoint(p), broken_model(p)), (failed(kind),),
+        ),
+        Scenario(
+            kind, "update", "an InService InferenceComponent is scaled by a step (copyCount 1 -> 3): the controller records "
+            "the spec in its last-spec-for-update annotation, goes Updating and back InService with a fresh ACK.ResourceSynced",
+            arguments,
+            (succeeded(kind), StepUpdate(lambda p: {"runtime_config": {"copyCount": 3}}), succeeded(kind)),
+        ),
+        Scenario(
+            kind, "update-failure", "an InferenceComponent update to a model that SageMaker rolls back (sim/fail-reason on "
+            "the new Model): InService on the old model, failureReason set, ACK.Terminal",
+            arguments,
+            (succeeded(kind), StepUpdate(lambda p: {"specification": specification(broken_model(p))}), failed(kind)),
+        ),
+        Scenario(
+            kind, "recoverable", "SageMaker rejects the InferenceComponent (sim/validation-error): ACK.Recoverable",
+            lambda p: arguments(p, tags=tags(validation_error=VALIDATION_ERROR)), (RECOVERING,), settle=RECOVERING_SETTLE,
+        ),
+    ]
+
+
+def _labeling() -> list[Scenario]:
+    return _job_scenarios("LabelingJob", lambda p: labeling_arguments(p.namespace), running="InProgress")
+
+
+def _pipelines() -> list[Scenario]:
+    pipeline, execution = "Pipeline", "PipelineExecution"
+
+    def pipeline_of(p: Prerequisites, **extra: Any) -> dict[str, Any]:
+        arguments = pipeline_arguments(p.namespace, "", **extra)
+        del arguments["pipeline_name"]  # named after the run and task
+        return arguments
+
+    def defined(p: Prerequisites, **extra: Any) -> str:
+        return str(p.ready(pipeline, pipeline_of(p, **extra))["pipeline_name"])
+
+    return [
+        Scenario(pipeline, "success", "a Pipeline is defined and Active", pipeline_of, (succeeded(pipeline),)),
+        Scenario(
+            pipeline, "recoverable", "SageMaker rejects the Pipeline (sim/validation-error): ACK.Recoverable",
+            lambda p: pipeline_of(p, tags=tags(validation_error=VALIDATION_ERROR)), (RECOVERING,), settle=RECOVERING_SETTLE,
+        ),
+        Scenario(execution, "success", "a PipelineExecution runs to Succeeded",
+                 lambda p: pipeline_execution_arguments(p.namespace, defined(p)), (succeeded(execution),)),
+        Scenario(
+            execution, "failure", "a PipelineExecution fails at its last step (sim/fail-reason on the Pipeline): Failed "
+            "with SageMaker's failureReason",
+            lambda p: pipeline_execution_arguments(p.namespace, defined(p, tags=tags(fail_reason=EXECUTION_FAIL_REASON))),
+            (failed(execution),),
+        ),
+        Scenario(
+            execution, "stop", "an Executing PipelineExecution is deleted by its step (SIGTERM, timeout_seconds): the "
+            "controller calls StopPipelineExecution and removes its finalizer",
+            lambda p: pipeline_execution_arguments(p.namespace, defined(p, tags=tags(phase_seconds=LONG))),
+            (status_is(execution, "Executing"), StepDelete(), GONE),
+        ),
+        Scenario(
+            execution, "recoverable", "SageMaker refuses to start the execution (a parameter the definition does not "
+            "declare: ValidationException): the controller keeps retrying with ACK.Recoverable",
+            lambda p: pipeline_execution_arguments(
+                p.namespace, defined(p), pipeline_parameters=[{"name": UNDECLARED_PARAMETER, "value": "3"}]),
+            (RECOVERING,), settle=RECOVERING_SETTLE,
+        ),
+    ]
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    *_training(), *_tuning(), *_hosting(), *_batch(), *_monitoring(),
+    *_registry(), *_inference_components(), *_labeling(), *_pipelines(),
+)
 
 
 def select(kinds: list[str] | None = None, names: list[str] | None = None) -> list[Scenario]:

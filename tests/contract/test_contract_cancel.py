@@ -20,8 +20,13 @@ from tests.support.manifests import DEFINITION_PREFIXES, step_arguments
 
 pytestmark = pytest.mark.integration
 
-JOBS = ["TrainingJob", "HyperParameterTuningJob", "TransformJob", "ProcessingJob"]
-KEPT = ["Model", "EndpointConfig", "Endpoint", "MonitoringSchedule", *DEFINITION_PREFIXES]
+# Each job kind with the status it runs in.
+JOBS = {"TrainingJob": "InProgress", "HyperParameterTuningJob": "InProgress", "TransformJob": "InProgress",
+        "ProcessingJob": "InProgress", "LabelingJob": "InProgress", "PipelineExecution": "Executing"}
+KEPT = ["Model", "EndpointConfig", "Endpoint", "MonitoringSchedule", *DEFINITION_PREFIXES,
+        "ModelPackageGroup", "ModelPackage", "InferenceComponent", "Pipeline"]
+# Kinds a step may delete on cancel when asked (delete_on_cancel=true).
+SWITCHABLE = {"Endpoint", "InferenceComponent"}
 
 
 def cancelled(result: StepResult) -> StepResult:
@@ -33,9 +38,10 @@ def cancelled(result: StepResult) -> StepResult:
 
 
 def resource_name(kind: str, stdout: str) -> str:
-    marker = f"{kind} name "
+    """The custom resource's name, from the step's own progress line about its create."""
+    marker = f"created {kind} "
     assert marker in stdout, stdout
-    return stdout.split(marker, 1)[1].split()[0].lower()
+    return stdout.split(marker, 1)[1].split()[0].split("/", 1)[1]
 
 
 def delete_codes(contract: Contract, kind: str) -> list[int]:
@@ -47,12 +53,12 @@ def one_graceful_delete(codes: list[int]) -> None:
     assert codes and codes[-1] == 200 and all(code == 409 for code in codes[:-1]), codes
 
 
-@pytest.mark.parametrize("kind", JOBS)
-def test_sigterm_while_the_job_runs_stops_it(contract: Contract, kind: str) -> None:
+@pytest.mark.parametrize(("kind", "running"), JOBS.items())
+def test_sigterm_while_the_job_runs_stops_it(contract: Contract, kind: str, running: str) -> None:
     run = contract.start(kind, step_arguments(kind, contract.namespace))
     replay = contract.replay(kind, "stop")
-    replay.play(until="InProgress")
-    run.wait_for_line(": InProgress")
+    replay.play(until=running)
+    run.wait_for_line(f": {running}")
     run.terminate()
     replay.play()  # waits for the step's delete; the controller stops the job, removes its finalizer
     result = cancelled(run.finish())
@@ -85,7 +91,7 @@ def test_sigterm_leaves_hosting_and_monitoring_resources_in_place(contract: Cont
     result = cancelled(run.finish())
     name = resource_name(kind, result.stdout)
     assert f"leaving {kind} {contract.namespace}/{name} in place ({kind} resources are not deleted on cancel" in result.stdout
-    assert ("unless delete_on_cancel is true" in result.stdout) == (kind == "Endpoint")
+    assert ("unless delete_on_cancel is true" in result.stdout) == (kind in SWITCHABLE)
     assert contract.requests(kind, "delete") == []
     [resource] = contract.resources(kind)
     assert resource["metadata"]["name"] == name and not resource["metadata"].get("deletionTimestamp")

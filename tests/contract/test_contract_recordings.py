@@ -12,6 +12,7 @@ import pytest
 
 from sagemaker_ack_kfp.codegen.ack_release import pinned_versions
 from sagemaker_ack_kfp.kinds import known_kinds, load_kind
+from sagemaker_ack_kfp.overlays import rules_for
 from tests.contract.recorder import record_all
 from tests.contract.recording import (
     CREATE,
@@ -59,7 +60,10 @@ def test_every_placeholder_resolves(recording: Recording) -> None:
         assert "{{" not in text
         assert recorded_name not in text and recording.placeholders["{{namespace}}"] not in text
     assert all(re.fullmatch(r"\{\{[a-z_]+(:[^{}]+)?\}\}", placeholder) for placeholder in recording.placeholders)
-    assert load_kind(recording.kind).name_field in recording.events[0].object["spec"]
+    # The step's spec names the resource, or, for one SageMaker names itself (a model version),
+    # the field that makes SageMaker name it.
+    spec = recording.events[0].object["spec"]
+    assert load_kind(recording.kind).name_field in spec or rules_for(recording.kind).unnamed_with in spec
 
 
 @pytest.mark.integration

@@ -17,8 +17,11 @@ from tests.integration.test_localrun import FAILURE_VARIANT, HEALTHY
 from tests.integration.test_samples import (
     BUCKET,
     CONFIG,
+    DATA,
     ENDPOINT,
     MODEL,
+    MODEL_GROUP,
+    PACKAGE,
     ROLE,
     SDKS,
     TRAIN,
@@ -47,7 +50,7 @@ def run_pipeline(contract: Contract, pipeline: Path, *params: str) -> tuple[Loca
 def test_mnist_kmeans_runs_to_success(contract: Contract, tmp_path: Path, sdk: str) -> None:
     pipeline = compile_with(sdk, "mnist_kmeans", tmp_path / "mnist_kmeans.yaml")
     run, _, _, _ = run_pipeline(contract, pipeline)
-    _, report = assert_succeeded(run, {TRAIN, MODEL, TRANSFORM, CONFIG, ENDPOINT})
+    _, report = assert_succeeded(run, {DATA, TRAIN, MODEL_GROUP, PACKAGE, MODEL, TRANSFORM, CONFIG, ENDPOINT})
     outputs = outputs_of(report)
     [training] = run.custom_objects("trainingjobs")
     [model] = run.custom_objects("models")
@@ -70,7 +73,17 @@ def test_mnist_kmeans_runs_to_success(contract: Contract, tmp_path: Path, sdk: s
     assert outputs[TRANSFORM]["output_location"] == f"s3://{BUCKET}/mnist-kmeans/batch-output/"
     assert training["spec"]["hyperParameters"] == {"k": "10", "feature_dim": "784"}
     assert type(training["spec"]["resourceConfig"]["volumeSizeInGB"]) is int
-    for obj in (training, model, transform, config, endpoint):
+    # The trained model registered as a new version of the sample's group.
+    [group] = run.custom_objects("modelpackagegroups")
+    [package] = run.custom_objects("modelpackages")
+    assert package["spec"]["inferenceSpecification"]["containers"][0]["modelDataURL"] == outputs[TRAIN]["model_artifact_url"]
+    assert outputs[MODEL_GROUP]["model_package_group_name"] == package["spec"]["modelPackageGroupName"] == "mnist-kmeans"
+    assert group["spec"]["modelPackageGroupName"] == "mnist-kmeans"
+    assert outputs[PACKAGE]["model_package_arn"].endswith(f":model-package/mnist-kmeans/{outputs[PACKAGE]['model_package_version']}")
+    assert outputs[PACKAGE]["model_package_version"] == "1" and outputs[PACKAGE]["model_package_name"] == ""
+    assert outputs[PACKAGE]["model_approval_status"] == "PendingManualApproval"
+    assert json.loads(outputs[PACKAGE]["status"])["modelPackageStatus"] == "Completed"
+    for obj in (training, model, transform, config, endpoint, group, package):
         assert obj["metadata"]["labels"][RUN_LABEL] == report["run_id"]
 
 
@@ -78,7 +91,7 @@ def test_mnist_kmeans_runs_to_success(contract: Contract, tmp_path: Path, sdk: s
 def test_tuning_feeds_the_best_hyperparameters_to_the_training_step(contract: Contract, tmp_path: Path, sdk: str) -> None:
     pipeline = compile_with(sdk, "tuning", tmp_path / "tuning.yaml")
     run, _, _, _ = run_pipeline(contract, pipeline)
-    _, report = assert_succeeded(run, {TUNE, TRAIN, MODEL, CONFIG, ENDPOINT})
+    _, report = assert_succeeded(run, {DATA, TUNE, TRAIN, MODEL, CONFIG, ENDPOINT})
     outputs = outputs_of(report)
     [tuning] = run.custom_objects("hyperparametertuningjobs")
     [training] = run.custom_objects("trainingjobs")

@@ -1,8 +1,10 @@
-"""Contract tests: rolling out a change to an Endpoint or a MonitoringSchedule that already exists.
-The step patches the new spec in, then waits for the controller's answer to its own change (for
-an Endpoint: the controller's last-endpoint-config-for-update annotation naming the new config and
-a fresh ACK.ResourceSynced), never taking the status from before the update for it. The
-controller's part is replayed from recordings of the real controller."""
+"""Contract tests: rolling out a change to an Endpoint, a MonitoringSchedule, an InferenceComponent
+or a model version that already exists. The step patches the new spec in, then waits for the
+controller's answer to its own change (for an Endpoint: the controller's
+last-endpoint-config-for-update annotation naming the new config and a fresh ACK.ResourceSynced;
+for an InferenceComponent: its last-spec-for-update annotation holding the step's spec and a fresh
+ACK.ResourceSynced), never taking the status from before the update for it. The controller's part
+is replayed from recordings of the real controller."""
 
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from sagemaker_ack_kfp.applying import UPDATED_AT_ANNOTATION
 from sagemaker_ack_kfp.kinds import load_kind
 from sagemaker_ack_kfp.naming import SPEC_HASH_ANNOTATION
 from sagemaker_ack_kfp.overlays.hosting import LAST_UPDATE_ANNOTATION
+from sagemaker_ack_kfp.overlays.inference_component import LAST_SPEC_ANNOTATION
 from tests.contract.replay import Replayer
-from tests.contract.scenarios import ENDPOINT_FAIL_REASON
+from tests.contract.scenarios import COMPONENT_FAIL_REASON, ENDPOINT_FAIL_REASON
 from tests.contract.stage import Contract
 from tests.support.component_command import StepResult
-from tests.support.manifests import schedule_arguments
+from tests.support.manifests import inference_component_arguments, model_package_arguments, schedule_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +179,107 @@ def test_an_update_after_a_rolled_back_update_waits_for_its_own_answer(contract:
     result = ok(fixed.finish())
     assert result.outputs["endpoint_config_name"] == "config-c"
     assert result.output_json("status")["endpointStatus"] == "InService"
+
+
+# ----- inference components ----------------------------------------------------------------
+
+
+def component_arguments(contract: Contract, name: str, model: str = "model-a", copies: int = 1) -> dict[str, Any]:
+    return inference_component_arguments(contract.namespace, "endpoint-a", model, copies=copies, inference_component_name=name)
+
+
+def created_component(contract: Contract, scenario: str) -> tuple[Replayer, str, StepResult]:
+    """A first step deployed model-a (one copy) and the replay brought it InService."""
+    name = f"ic-{uuid.uuid4().hex[:8]}"
+    replay = contract.replay("InferenceComponent", scenario, name=name)
+    run = contract.start("InferenceComponent", component_arguments(contract, name))
+    replay.play_to_step_action()
+    first = ok(run.finish())
+    assert "created InferenceComponent" in first.stdout
+    time.sleep(NEXT_SECOND)
+    return replay, name, first
+
+
+def spec_recorded(obj: dict[str, Any]) -> bool:
+    return LAST_SPEC_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def test_an_inference_component_update_rolls_out_the_new_copy_count(contract: Contract) -> None:
+    replay, name, first = created_component(contract, "update")
+    created = contract.resources("InferenceComponent")[0]
+    run = contract.start("InferenceComponent", component_arguments(contract, name, copies=3))
+    replay.play(until=spec_recorded)  # the controller sent the update; the status is still the old one
+    run.wait_for_line("updated the existing InferenceComponent")
+    [(action, patched)] = replay.step_actions
+    assert action == "update" and patched is not None
+    assert patched["spec"]["runtimeConfig"] == {"copyCount": 3}
+    assert patched["metadata"]["annotations"][SPEC_HASH_ANNOTATION] != created["metadata"]["annotations"][SPEC_HASH_ANNOTATION]
+    assert patched["metadata"]["uid"] == created["metadata"]["uid"]
+    still_waiting(run)  # InService and synced, but from before the update: not the answer
+    replay.play(until="Updating")
+    still_waiting(run, 0.5)
+    replay.play()  # InService again, with a fresh ACK.ResourceSynced
+    result = ok(run.finish())
+    assert result.outputs["inference_component_arn"] == first.outputs["inference_component_arn"]
+    assert result.outputs["endpoint_name"] == "endpoint-a"
+    assert result.output_json("status")["inferenceComponentStatus"] == "InService"
+    [component] = contract.resources("InferenceComponent")
+    assert component["spec"]["runtimeConfig"] == {"copyCount": 3}
+
+
+def test_a_rolled_back_inference_component_update_exits_1_with_sagemakers_reason(contract: Contract) -> None:
+    replay, name, _ = created_component(contract, "update-failure")
+    run = contract.start("InferenceComponent", component_arguments(contract, name, model="model-broken"))
+    replay.play(until="Updating")
+    still_waiting(run, 0.5)
+    replay.play()  # InService on the old model, SageMaker's failureReason, ACK.Terminal
+    result = run.finish()
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert f"the update of the inference component failed: {COMPONENT_FAIL_REASON}" in result.stderr
+    assert result.outputs == {} and "Traceback" not in result.stderr
+    [component] = contract.resources("InferenceComponent")
+    assert not component["metadata"].get("deletionTimestamp")
+    assert component["spec"]["specification"]["modelName"] == "model-broken"
+
+
+def test_sigterm_during_an_inference_component_update_leaves_it(contract: Contract) -> None:
+    replay, name, _ = created_component(contract, "update")
+    run = contract.start("InferenceComponent", component_arguments(contract, name, copies=3))
+    replay.play(until="Updating")
+    run.wait_for_line(": Updating")
+    run.terminate()
+    result = run.finish()
+    assert result.returncode == 143, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert f"leaving InferenceComponent {contract.namespace}/{name} in place" in result.stdout
+    assert contract.requests("InferenceComponent", "delete") == []
+    [component] = contract.resources("InferenceComponent")
+    assert not component["metadata"].get("deletionTimestamp") and component["spec"]["runtimeConfig"] == {"copyCount": 3}
+
+
+# ----- model registry ----------------------------------------------------------------------
+
+
+def test_a_model_version_is_approved_in_place(contract: Contract) -> None:
+    """The same registration step, retried with an approval: the version is updated, not added,
+    and the step waits for the controller's answer to the update."""
+    run_id = str(uuid.uuid4())
+    replay = contract.replay("ModelPackage", "update")
+    first = contract.start("ModelPackage", model_package_arguments(contract.namespace, "group-a"), run_id=run_id, task="register")
+    replay.play_to_step_action()
+    registered = ok(first.finish())
+    assert registered.outputs["model_approval_status"] == "PendingManualApproval"
+    time.sleep(NEXT_SECOND)
+    approval = {"model_approval_status": "Approved", "approval_description": "metrics ok"}
+    run = contract.start("ModelPackage", model_package_arguments(contract.namespace, "group-a", **approval),
+                         run_id=run_id, task="register")
+    run.wait_for_line("updated the existing ModelPackage")
+    still_waiting(run)  # Completed and synced, but from before the approval
+    replay.play()  # a fresh ACK.ResourceSynced after UpdateModelPackage
+    result = ok(run.finish())
+    [(action, patched)] = replay.step_actions
+    assert action == "update" and patched is not None
+    assert (patched["spec"]["modelApprovalStatus"], patched["spec"]["approvalDescription"]) == ("Approved", "metrics ok")
+    assert result.outputs["model_approval_status"] == "Approved"
+    assert result.outputs["model_package_arn"] == registered.outputs["model_package_arn"]  # the same version
+    assert result.outputs["model_package_version"] == "1"
+    assert len(contract.resources("ModelPackage")) == 1

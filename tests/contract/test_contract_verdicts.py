@@ -4,13 +4,22 @@ SageMaker's reason on failure, a controller that keeps retrying, and ACK.Termina
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from sagemaker_ack_kfp.kinds import known_kinds, load_kind
 from tests.contract.recording import scenarios
-from tests.contract.scenarios import ENDPOINT_FAIL_REASON, FAIL_REASON, VALIDATION_ERROR
+from tests.contract.scenarios import (
+    COMPONENT_FAIL_REASON,
+    ENDPOINT_FAIL_REASON,
+    EXECUTION_FAIL_REASON,
+    FAIL_REASON,
+    MODEL_PACKAGE_FAIL_REASON,
+    UNDECLARED_PARAMETER,
+    VALIDATION_ERROR,
+)
 from tests.contract.stage import Contract
 from tests.support.component_command import StepResult
 from tests.support.manifests import step_arguments
@@ -32,7 +41,16 @@ ARN_TYPES = {
     "ModelBiasJobDefinition": "model-bias-job-definition",
     "ModelExplainabilityJobDefinition": "model-explainability-job-definition",
     "ModelQualityJobDefinition": "model-quality-job-definition",
+    "ModelPackageGroup": "model-package-group",
+    "ModelPackage": "model-package",
+    "InferenceComponent": "inference-component",
+    "LabelingJob": "labeling-job",
+    "Pipeline": "pipeline",
+    "PipelineExecution": "pipeline",
 }
+# The names step_arguments gives the resources a step of these kinds refers to.
+GROUP, ENDPOINT, PIPELINE = "group-for-contract", "endpoint-for-contract", "pipeline-for-contract"
+LABEL_COUNTERS = ("totalLabeled", "humanLabeled", "machineLabeled", "failedNonRetryableError", "unlabeled")
 
 
 def expected_outputs(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +69,7 @@ def expected_outputs(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 def own_outputs(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
     spec, status = obj["spec"], obj["status"]
-    name = spec[load_kind(kind).name_field]
+    name = spec.get(load_kind(kind).name_field, "")  # a model version in a group has none: SageMaker numbers it
     arn = f"{ACCOUNT_ARN}:{ARN_TYPES[kind]}/{name}"
     if kind == "TrainingJob":
         return {"model_artifact_url": f"s3://demo-bucket/mnist/output/{name}/output/model.tar.gz",
@@ -79,6 +97,28 @@ def own_outputs(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
                 "outputs": {"train": "s3://demo-bucket/prep/train", "test": "s3://demo-bucket/prep/test"}}
     if kind == "MonitoringSchedule":
         return {"monitoring_schedule_name": name, "monitoring_schedule_arn": arn}
+    if kind == "ModelPackageGroup":
+        return {"model_package_group_name": name, "model_package_group_arn": arn}
+    if kind == "ModelPackage":
+        # The group's first version; registered without an approval, SageMaker's default one.
+        return {"model_package_arn": f"{ACCOUNT_ARN}:model-package/{GROUP}/1", "model_package_version": "1",
+                "model_package_group_name": GROUP, "model_package_name": "",
+                "model_approval_status": "PendingManualApproval", "status": status}
+    if kind == "InferenceComponent":
+        return {"inference_component_name": name, "inference_component_arn": arn, "endpoint_name": ENDPOINT, "status": status}
+    if kind == "LabelingJob":
+        counters = status["labelCounters"]
+        return {"output_manifest_uri": f"s3://demo-bucket/labeling/output/{name}/manifests/output/output.manifest",
+                "label_counters": {counter: counters.get(counter, 0) for counter in LABEL_COUNTERS},
+                "labeling_job_name": name, "labeling_job_arn": arn, "final_active_learning_model_arn": "", "status": status}
+    if kind == "Pipeline":
+        return {"pipeline_name": name, "pipeline_arn": arn}
+    if kind == "PipelineExecution":
+        # SageMaker gives the execution an id under its pipeline's ARN.
+        execution_arn = status["ackResourceMetadata"]["arn"]
+        assert re.fullmatch(rf"{re.escape(ACCOUNT_ARN)}:pipeline/{PIPELINE}/execution/[a-z0-9]+", execution_arn), execution_arn
+        return {"pipeline_execution_arn": execution_arn, "pipeline_name": PIPELINE,
+                "pipeline_execution_display_name": name, "status": status}
     return {"job_definition_name": name, "job_definition_arn": arn}
 
 
@@ -128,7 +168,8 @@ def test_outputs_of_a_successful_status(contract: Contract, kind: str) -> None:
     assert resource["metadata"]["uid"] == live["metadata"]["uid"]
 
 
-@pytest.mark.parametrize("kind", ["TrainingJob", "HyperParameterTuningJob", "TransformJob", "ProcessingJob", "MonitoringSchedule"])
+@pytest.mark.parametrize(
+    "kind", ["TrainingJob", "HyperParameterTuningJob", "TransformJob", "ProcessingJob", "MonitoringSchedule", "LabelingJob"])
 def test_a_failed_job_exits_1_with_sagemakers_reason(contract: Contract, kind: str) -> None:
     """The failureReason comes from the resource's own sim/fail-reason tag, as with the simulator."""
     reason = f"ClientError: contract failure of {kind}"
@@ -142,13 +183,43 @@ def test_a_failed_endpoint_exits_1_with_sagemakers_reason(contract: Contract) ->
     failed_with(result, f"failed: endpoint Failed: {ENDPOINT_FAIL_REASON}")
 
 
+def test_a_failed_model_version_exits_1_with_sagemakers_validation_reason(contract: Contract) -> None:
+    """A Failed package's reason is in its validation statuses, not in ACK's Terminal message."""
+    reason = "Transform job failed: ClientError: contract failure of the validation"
+    result, _ = run_replayed(contract, "ModelPackage", "failure", tags=[{"key": "sim/fail-reason", "value": reason}])
+    failed_with(result, f"failed: model package Failed: validation {GROUP}/1: {reason}")
+    assert MODEL_PACKAGE_FAIL_REASON not in result.stderr
+
+
+def test_an_inference_component_of_a_failing_model_exits_1_with_sagemakers_reason(contract: Contract) -> None:
+    """The reason is the model's (its sim/fail-reason tag when recorded), not in the step's spec."""
+    result, _ = run_replayed(contract, "InferenceComponent", "failure")
+    failed_with(result, f"failed: inference component Failed: {COMPONENT_FAIL_REASON}")
+
+
+def test_a_failed_pipeline_execution_exits_1_with_sagemakers_reason(contract: Contract) -> None:
+    """The reason is the failed pipeline step's (its pipeline's sim/fail-reason tag when recorded)."""
+    result, _ = run_replayed(contract, "PipelineExecution", "failure")
+    failed_with(result, f"PipelineExecution {contract.namespace}/", f" failed: Failed: {EXECUTION_FAIL_REASON}")
+
+
+def rejected(kind: str) -> tuple[dict[str, Any], str, str]:
+    """Inputs SageMaker rejects with a ValidationException, the message, and the recorded one. An
+    execution takes no tags: its rejection is a parameter the pipeline does not declare."""
+    if kind == "PipelineExecution":
+        parameter = "ContractOnlyParameter"
+        return ({"pipeline_parameters": [{"name": parameter, "value": "3"}]},
+                f"Pipeline parameter(s) ['{parameter}'] are not defined in the pipeline definition.", UNDECLARED_PARAMETER)
+    message = f"Invalid ResourceConfig: contract rejection of {kind}"
+    return {"tags": [{"key": "sim/validation-error", "value": message}]}, message, VALIDATION_ERROR
+
+
 @pytest.mark.parametrize("kind", sorted(ARN_TYPES))
 def test_a_controller_that_keeps_retrying_fails_the_step_with_its_message(contract: Contract, kind: str) -> None:
-    message = f"Invalid ResourceConfig: contract rejection of {kind}"
-    result, _ = run_replayed(
-        contract, kind, "recoverable", tags=[{"key": "sim/validation-error", "value": message}], recoverable_grace_seconds=2)
+    inputs, message, recorded = rejected(kind)
+    result, _ = run_replayed(contract, kind, "recoverable", **inputs, recoverable_grace_seconds=2)
     failed_with(result, "the controller kept retrying for 2s (ACK.Recoverable)", message)
-    assert VALIDATION_ERROR not in result.stderr
+    assert recorded not in result.stderr
     assert f"the controller is retrying: api error ValidationException: {message}" in result.stdout
 
 

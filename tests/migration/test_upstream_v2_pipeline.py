@@ -4,10 +4,11 @@ step reading upstream's output names) compiles with KFP SDK 1.8.22 and 2.x again
 component.yaml files, and runs to success through run-local, from both compiled forms.
 
 The run needs something that reconciles the custom resources the steps create: the `reconciler`
-fixture. Today its only parameter is the local stack's real ACK controller (marked `controller`:
-skipped where the controller cannot be built). A reconciler that replays recorded controller
-statuses (tests/contract) plugs in as a second parameter of RECONCILERS, with a branch in
-`reconciler` that returns it; nothing else here changes.
+fixture, with two parameters. `ack-controller` is the local stack's real ACK controller (marked
+`controller`: skipped where the controller cannot be built). `replayed-controller` replays the
+real controller's recorded statuses (tests/contract, ReplayingController) on a stack where no
+controller runs, so CI runs the pipeline to success too; its endpoint is replayed from the
+recording of an endpoint update, as the pipeline updates its endpoint in place.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from typing import Any, Protocol
 
 import pytest
 
+from tests.contract.conftest import controllerless  # noqa: F401 - the replayed reconciler's stack
+from tests.contract.replay import ReplayingController, by_injection_tags
+from tests.contract.stage import REPLAYER_AGENT
 from tests.integration.test_samples import ROLE, SDKS, Compiled, LocalRun, compile_with, outputs_of
 from tests.support import s3_data
 from tests.support.cluster import Cluster, create_namespace
@@ -103,9 +107,11 @@ def test_upstream_style_pipeline_compiles_reading_upstream_output_names(
 
 
 class Reconciler(Protocol):
-    """Whatever acts on the custom resources a run creates in a namespace, as ACK does."""
+    """Whatever acts on the custom resources a run creates in a namespace, as ACK does, and the
+    cluster it acts on."""
 
     name: str
+    cluster: Cluster
 
     def serve(self, namespace: str) -> contextlib.AbstractContextManager[None]: ...
 
@@ -114,13 +120,36 @@ class Reconciler(Protocol):
 class AckController:
     """The local stack's real ACK controller: it watches every namespace already."""
 
+    cluster: Cluster
     name: str = "ack-controller"
 
     def serve(self, namespace: str) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
 
-RECONCILERS = [pytest.param("ack-controller", marks=pytest.mark.controller)]
+def replayed_scenario(kind: str, obj: dict[str, Any]) -> str | None:
+    """The pipeline updates its endpoint in place: that endpoint's recording is an update's."""
+    return "update" if kind == "Endpoint" else by_injection_tags(kind, obj)
+
+
+@dataclass
+class ReplayedController:
+    """Recordings of the real controller replayed onto each namespace's resources, on a stack where
+    no controller runs (the shared stack on CI). A replay that went wrong fails at the end of the run."""
+
+    cluster: Cluster
+    name: str = "replayed-controller"
+
+    @contextlib.contextmanager
+    def serve(self, namespace: str) -> Iterator[None]:
+        api_client = self.cluster.admin()
+        api_client.user_agent = REPLAYER_AGENT
+        with ReplayingController(api_client, namespace, choose=replayed_scenario) as controller:
+            yield
+        controller.check()
+
+
+RECONCILERS = [pytest.param("ack-controller", marks=pytest.mark.controller), "replayed-controller"]
 
 
 @pytest.fixture(scope="module", params=RECONCILERS)
@@ -128,7 +157,9 @@ def reconciler(request: pytest.FixtureRequest, cluster: Cluster) -> Reconciler:
     if request.param == "ack-controller":
         if not cluster.controller_running:
             pytest.skip(f"ACK controller not running in the local stack: {cluster.controller_absent_reason}")
-        return AckController()
+        return AckController(cluster)
+    if request.param == "replayed-controller":
+        return ReplayedController(request.getfixturevalue("controllerless"))
     raise AssertionError(f"unknown reconciler {request.param}")
 
 
@@ -141,13 +172,13 @@ class MigrationRun:
 @pytest.fixture(scope="module")
 def migration_runs(
     reconciler: Reconciler,
-    cluster: Cluster,
     compiled_pipelines: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, MigrationRun]]:
     """The pipeline from both compiled forms, run together (each takes about two minutes, mostly
     the controller's resync period) in fresh namespaces, with names of their own."""
     runs: dict[str, MigrationRun] = {}
+    cluster = reconciler.cluster
     if cluster.object_store_url:
         # As upstream's sample expects: the training data is in the bucket before the run.
         s3 = s3_data.s3_client(cluster.object_store_url)
@@ -186,7 +217,9 @@ def _json(text: str, expected: type) -> Any:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sdk", SDKS)
-def test_upstream_style_pipeline_runs_to_success(migration_runs: dict[str, MigrationRun], sdk: str) -> None:
+def test_upstream_style_pipeline_runs_to_success(
+    reconciler: Reconciler, migration_runs: dict[str, MigrationRun], sdk: str
+) -> None:
     migration = migration_runs[sdk]
     code, out, report = migration.run.wait()
     assert code == 0, out[-6000:]
@@ -245,6 +278,10 @@ def test_upstream_style_pipeline_runs_to_success(migration_runs: dict[str, Migra
     updated = outputs[UPDATE]
     assert (updated["sagemaker_resource_name"], updated["endpoint_status"], updated["failure_reason"]) == (
         names["endpoint_name"], "InService", "")
-    assert [v["variantName"] for v in _json(updated["production_variants"], list)] == ["instanceVariant"]
+    variants = [v["variantName"] for v in _json(updated["production_variants"], list)]
+    assert variants == [v["variantName"] for v in endpoint["status"]["productionVariants"]]
+    if reconciler.name == "ack-controller":
+        # The pipeline's config's variant, as SageMaker reports it (a replay reports the recorded one).
+        assert variants == ["instanceVariant"]
     assert _json(updated["pending_deployment_summary"], dict) == endpoint["status"].get("pendingDeploymentSummary", {})
     assert f"[{CHECK}] " in out and '"endpoint_status": true' in out
