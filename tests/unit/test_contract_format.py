@@ -76,3 +76,25 @@ def test_the_shape_ignores_timing_and_names_but_not_a_changed_condition() -> Non
     retyped = copy.deepcopy(STATUS)
     retyped["modelArtifacts"] = {"s3ModelArtifacts": ["a list now"]}
     assert shape_differences(base, recording(retyped))
+
+
+def deleting_recording(*statuses: tuple[bool, dict[str, Any]]) -> Recording:
+    normaliser = Normaliser(name=NAME, namespace=NAMESPACE)
+    events = [RecordedEvent("ADDED", STEP, normaliser.object(raw({}), spec=SPEC), "create")]
+    for deleting, status in statuses:
+        obj = raw(status)
+        if deleting:
+            obj["metadata"]["deletionTimestamp"] = "2026-12-02T10:01:00Z"
+        events.append(RecordedEvent("MODIFIED", CONTROLLER, normaliser.object(obj, spec=SPEC)))
+    return Recording("TrainingJob", "t", "", {"version": "v1.9.1"}, "2026-12-02", normaliser.placeholders, events)
+
+
+def test_a_status_rewritten_during_deletion_is_timing_but_a_new_one_is_not() -> None:
+    stopping = copy.deepcopy(STATUS)
+    stopping["conditions"].append({"type": "ACK.Recoverable", "status": "True", "message": "stopping"})
+    recorded = deleting_recording((False, STATUS), (True, stopping))
+    # The controller wrote the pre-deletion status once more after the delete arrived.
+    assert shape_differences(recorded, deleting_recording((False, STATUS), (True, STATUS), (True, stopping))) == []
+    renamed = copy.deepcopy(STATUS)
+    renamed["conditions"][0]["type"] = "ACK.Synced"
+    assert shape_differences(recorded, deleting_recording((False, STATUS), (True, renamed), (True, stopping)))
