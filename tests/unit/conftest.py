@@ -1,10 +1,13 @@
-"""Shared fixtures: the pinned ACK release, the generator inputs of this checkout, and a real S3 store."""
+"""Shared fixtures: the pinned ACK release, the generator inputs of this checkout, a real S3 store,
+and the SageMaker simulator on a manual clock with its boto3 client (a module needing another
+simulator configuration overrides `sim`)."""
 
 from __future__ import annotations
 
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -12,7 +15,9 @@ from sagemaker_ack_kfp.codegen.ack_release import AckRelease, ReleaseNotFound, l
 from sagemaker_ack_kfp.codegen.config import CONFIG_FILE, GeneratorConfig, load_config
 from sagemaker_ack_kfp.codegen.overlays import KINDS_DIR, Overlay, load_overlays
 from sagemaker_ack_kfp.stack.object_store import argv, healthy, process_env, url
+from sagemaker_ack_kfp.simulator import SimulatorConfig, SimulatorServer, running_simulator
 from sagemaker_ack_kfp.stack.processes import free_port
+from tests.support.simulator_client import ManualClock, client
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +57,19 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield endpoint
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[SimulatorServer]:
+    with running_simulator(config=SimulatorConfig(phase_seconds=1.0, clock=clock)) as server:
+        yield server
+
+
+@pytest.fixture
+def sm(sim: SimulatorServer) -> Any:
+    return client(sim)

@@ -43,22 +43,6 @@ def wait_for(read: Callable[[], Any], done: Callable[[Any], bool], timeout: floa
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Iterator[SimulatorServer]:
-    with running_simulator(config=SimulatorConfig(phase_seconds=1.0, clock=clock)) as server:
-        yield server
-
-
-@pytest.fixture
-def sm(sim: SimulatorServer) -> Any:
-    return client(sim)
-
-
-@pytest.fixture
 def live() -> Iterator[SimulatorServer]:
     with running_simulator(phase_seconds=0.05) as server:
         yield server

@@ -5,13 +5,12 @@ lifecycles and failure injection."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.config import Config
 
-from sagemaker_ack_kfp.simulator import SimulatorConfig, SimulatorServer, running_simulator
+from sagemaker_ack_kfp.simulator import SimulatorServer
 from sagemaker_ack_kfp.simulator.labeling import dataset_size
 from tests.support.simulator_client import ManualClock, client, error_of, sim_get, sim_tags
 
@@ -19,22 +18,6 @@ ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 PRIVATE_TEAM = f"{ARN}:workteam/private-crowd/labelers"
 PUBLIC_TEAM = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Iterator[SimulatorServer]:
-    with running_simulator(config=SimulatorConfig(phase_seconds=1.0, clock=clock)) as server:
-        yield server
-
-
-@pytest.fixture
-def sm(sim: SimulatorServer) -> Any:
-    return client(sim)
 
 
 # Labeling jobs ------------------------------------------------------------------------

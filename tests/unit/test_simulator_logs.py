@@ -31,19 +31,9 @@ PHASE = 10.0  # seconds: a training job starts its container at 2 phases and com
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def sim(clock: ManualClock) -> Iterator[SimulatorServer]:
     with running_simulator(config=SimulatorConfig(phase_seconds=PHASE, clock=clock)) as server:
         yield server
-
-
-@pytest.fixture
-def sm(sim: SimulatorServer) -> Any:
-    return client(sim)
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ errors it matches, lifecycles and failure injection."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from sagemaker_ack_kfp.simulator import SimulatorConfig, SimulatorServer, running_simulator
-from tests.support.simulator_client import ManualClock, client, error_of, sim_get, sim_tags
+from sagemaker_ack_kfp.simulator import SimulatorServer
+from tests.support.simulator_client import ManualClock, error_of, sim_get, sim_tags
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"
@@ -20,22 +19,6 @@ INFERENCE = {
     "SupportedContentTypes": ["text/csv"],
     "SupportedResponseMIMETypes": ["text/csv"],
 }
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Iterator[SimulatorServer]:
-    with running_simulator(config=SimulatorConfig(phase_seconds=1.0, clock=clock)) as server:
-        yield server
-
-
-@pytest.fixture
-def sm(sim: SimulatorServer) -> Any:
-    return client(sim)
 
 
 def completed_group(sm: Any, clock: ManualClock, name: str = "mnist") -> str:

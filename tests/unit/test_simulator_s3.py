@@ -48,20 +48,10 @@ def bucket(s3: Any) -> str:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def sim(object_store: str, clock: ManualClock) -> Iterator[SimulatorServer]:
     config = SimulatorConfig(phase_seconds=1.0, rule_seconds=3.0, s3_endpoint_url=object_store, clock=clock)
     with running_simulator(config=config) as server:
         yield server
-
-
-@pytest.fixture
-def sm(sim: SimulatorServer) -> Any:
-    return client(sim)
 
 
 def channel(uri: str) -> dict[str, Any]:
