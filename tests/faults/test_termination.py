@@ -33,6 +33,8 @@ from tests.support.manifests import tags, training_arguments, training_job
 
 pytestmark = pytest.mark.integration
 
+CONTROLLER_FINALIZER = "finalizers.sagemaker.services.k8s.aws/TrainingJob"
+
 # A job that cannot finish on its own before the test stops it (5 phases), and stops in one.
 LONG = tags(phase_seconds="8")
 
@@ -137,22 +139,28 @@ def test_a_finalizer_added_while_the_step_deletes_is_honoured(cluster: Cluster, 
 
     The finalizer is the test's own, so that a running controller, which also writes the object
     (more conflicts) and removes its own finalizer once it stopped the job, cannot finish the
-    deletion before the test looks."""
+    deletion before the test looks. A running controller adds its own finalizer with a merge patch
+    that carries no resourceVersion and replaces the whole list, so the test waits for that one
+    first: else the controller's patch can land after the test's and drop the test's finalizer
+    (seen once in a full run with the controller)."""
     finalizer = "sagemaker-ack-kfp.io/test-holds-it"
+    # A SageMaker name of its own: on a stack kept from an earlier run, the controller would find
+    # that run's job by name, adopt it and add no finalizer.
+    name = f"racing-{namespace.rsplit('-', 1)[-1]}"
     admin = client.CustomObjectsApi(cluster.admin())
-    admin.create_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", training_job("racing", namespace))
+    admin.create_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", training_job(name, namespace))
     kube = Kube(cluster.admin())
     real_delete = kube.custom.delete_namespaced_custom_object
     answers: list[int] = []
 
     def finalizers() -> list[str]:
-        obj = admin.get_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", "racing")
+        obj = admin.get_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", name)
         return list(obj["metadata"].get("finalizers") or [])
 
     def delete_after_a_finalizer_landed(*args: Any, **kwargs: Any) -> Any:
         if not answers:  # the finalizer lands after the step's read, before its delete
             admin.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, "trainingjobs", "racing", {"metadata": {"finalizers": [*finalizers(), finalizer]}})
+                GROUP, VERSION, namespace, "trainingjobs", name, {"metadata": {"finalizers": [*finalizers(), finalizer]}})
         try:
             result = real_delete(*args, **kwargs)
         except ApiException as exc:
@@ -161,13 +169,16 @@ def test_a_finalizer_added_while_the_step_deletes_is_honoured(cluster: Cluster, 
         answers.append(200)
         return result
 
+    if cluster.controller_running:
+        wait_for(lambda: CONTROLLER_FINALIZER in finalizers(), timeout=60, interval=0.1, what="the controller's finalizer")
+
     kube.custom.delete_namespaced_custom_object = delete_after_a_finalizer_landed  # type: ignore[method-assign]
-    assert kube.delete(ResourceRef(GROUP, VERSION, "trainingjobs", "TrainingJob", namespace, "racing"))
+    assert kube.delete(ResourceRef(GROUP, VERSION, "trainingjobs", "TrainingJob", namespace, name))
 
     # The delete decided on the old version did not go through; after any number of conflicts
     # (a controller writes the object too), one delete did.
     assert len(answers) >= 2 and answers[-1] == 200 and set(answers[:-1]) == {409}, answers
-    obj = admin.get_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", "racing")
+    obj = admin.get_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", name)
     assert finalizer in obj["metadata"]["finalizers"] and obj["metadata"].get("deletionTimestamp")
-    admin.patch_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", "racing",
+    admin.patch_namespaced_custom_object(GROUP, VERSION, namespace, "trainingjobs", name,
                                          {"metadata": {"finalizers": [f for f in finalizers() if f != finalizer] or None}})
