@@ -41,6 +41,8 @@ CONTROLLER_NAMESPACE = "ack-system"
 CONTROLLER_SERVICE_ACCOUNT = "ack-sagemaker-controller"
 # Start order; `down` stops in reverse.
 PIECES = ("etcd", "kube-apiserver", object_store.PIECE, "simulator", "controller")
+# How often a piece is started again on new ports when the ones picked for it were taken meanwhile.
+PORT_ATTEMPTS = 3
 
 
 def _say(message: str) -> None:
@@ -158,19 +160,25 @@ class Stack:
         ensure_pki(self.layout.pki)
         self._write_tokens(state)
         self._write_audit_policy()
-        self._write_kubeconfig(self.layout.kubeconfig, state, ADMIN_USER, state.tokens[ADMIN_USER])
         the_node, apiserver_extra = node_module.plan(self.layout, state, node)
-        try:
-            self._start_etcd(state)
+
+        def start_apiserver() -> None:
+            self._write_kubeconfig(self.layout.kubeconfig, state, ADMIN_USER, state.tokens[ADMIN_USER])
             self._start_apiserver(state, apiserver_extra)
+
+        try:
+            self._start_on_own_ports("etcd", ("etcd", "etcd-peer"), state, lambda: self._start_etcd(state))
+            self._start_on_own_ports("kube-apiserver", ("kube-apiserver",), state, start_apiserver)
             if install_crds:
                 bootstrap.install_release(self.layout.kubeconfig, release)
                 _say(f"applied {len(release.crd_files)} CRDs; all Established")
             if state.object_store_url:
-                self._start_object_store(state)
-            self._start_simulator(state)
+                self._start_on_own_ports(object_store.PIECE, (object_store.PIECE,), state,
+                                         lambda: self._start_object_store(state))
+            self._start_on_own_ports("simulator", ("simulator",), state, lambda: self._start_simulator(state))
             if with_controller and install_crds:
-                self._start_controller(state, release, required=require_controller)
+                self._start_on_own_ports("controller", ("controller-metrics", "controller-healthz"), state,
+                                         lambda: self._start_controller(state, release, required=require_controller))
             else:
                 state.controller = "not started (partial stack)"
             if the_node:
@@ -246,6 +254,28 @@ class Stack:
         self._save_state(state)
         wait_ready(piece, state.pids[piece], probe, log=log, timeout=timeout)
         _say(f"{piece}: ready (pid {state.pids[piece]}, log {log})")
+
+    def _start_on_own_ports(
+        self, piece: str, ports: tuple[str, ...], state: StackState, start: Callable[[], None]
+    ) -> None:
+        """Run `start`; if the piece died because one of its ports was taken, start it again on new
+        ones. Ports are picked before the pieces start, so another process (an outgoing
+        connection's ephemeral port, say) can take one meanwhile: seen once in a full test run."""
+        log = self.layout.log(piece)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            written_before = log.stat().st_size if log.exists() else 0
+            try:
+                start()
+                return
+            except StartFailed:
+                if attempt == PORT_ATTEMPTS or not _port_was_taken(log, since=written_before):
+                    raise
+            if piece in state.pids:
+                stop(state.pids.pop(piece))
+            taken = ", ".join(str(state.ports[name]) for name in ports)
+            for name in ports:
+                state.ports[name] = free_port()
+            _say(f"{piece}: port {taken} was taken by another process meanwhile; starting it on a new one")
 
     def _start_etcd(self, state: StackState) -> None:
         client = f"http://127.0.0.1:{state.ports['etcd']}"
@@ -520,6 +550,16 @@ def _with_flags(argv: list[str], extra: list[str]) -> list[str]:
     """argv with each --flag=value of extra replacing a flag of the same name, or appended."""
     names = {flag.split("=", 1)[0] for flag in extra}
     return [arg for arg in argv if arg.split("=", 1)[0] not in names] + extra
+
+
+def _port_was_taken(log: Path, *, since: int) -> bool:
+    """Whether the piece's log, from byte `since` on, says it could not bind its port (Go and
+    Python both say "address already in use")."""
+    if not log.exists():
+        return False
+    with log.open("rb") as lines:
+        lines.seek(since)
+        return b"address already in use" in lines.read().lower()
 
 
 def _http_ok(url: str, *, token: str = "", cafile: Path | None = None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -256,6 +257,49 @@ def test_object_store_starts_and_stops_with_the_stack_and_a_failed_start_names_i
     assert "object-store failed to start: the process exited" in str(failed.value)
     assert "cannot serve S3: port taken" in str(failed.value)
 
+
+
+def test_a_port_taken_after_it_was_picked_is_replaced(
+    private_stack: PrivateStacks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stack picks every port before it starts the pieces; another process can bind one
+    meanwhile. Here every first pick is a port the test already listens on: each piece fails to
+    bind, is started again on new ports (saying so) and the stack comes up whole."""
+    from sagemaker_ack_kfp.stack import control_plane
+    from sagemaker_ack_kfp.stack.processes import free_port
+
+    held: list[socket.socket] = []
+
+    def a_port_someone_else_binds() -> int:
+        if len(held) >= 7:  # every port of the first round; new picks are really free
+            return free_port()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        held.append(sock)
+        return int(sock.getsockname()[1])
+
+    monkeypatch.setattr(control_plane, "free_port", a_port_someone_else_binds)
+    try:
+        stack = private_stack.start(with_controller=True, install_crds=True, s3=True)
+    finally:
+        taken = {sock.getsockname()[1] for sock in held}
+        for sock in held:
+            sock.close()
+    assert stack.state is not None
+    said = capsys.readouterr().out
+    started = [piece for piece in ("etcd", "kube-apiserver", object_store.PIECE, "simulator") if piece in stack.state.pids]
+    if stack.state.controller == "running":
+        started.append("controller")
+    for piece in started:
+        assert f"{piece}: port " in said and "was taken by another process meanwhile" in said, said
+        assert is_alive(stack.state.pids[piece])
+    ports_of = {"etcd": ("etcd", "etcd-peer"), "controller": ("controller-metrics", "controller-healthz")}
+    in_use = {stack.state.ports[name] for piece in started for name in ports_of.get(piece, (piece,))}
+    assert len(started) >= 4 and not taken & in_use, (taken, stack.state.ports)
+    assert object_store.healthy(str(stack.object_store_url))
+    core = client.CoreV1Api(stack.admin())
+    assert core.list_namespace().items
 
 @pytest.mark.controller
 def test_controller_reconciles_exactly_the_kinds_with_a_component(cluster: Cluster) -> None:
