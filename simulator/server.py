@@ -84,8 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             label, status = url.path, self._json(404, {"error": "not a SageMaker, STS or /_sim/ request"})
         elapsed = (time.monotonic() - started) * 1000
-        log.info("%s %s %s%s -> %d (%.1f ms)", self.client_address[0], self.command, label,
-                 _subject(target or "", raw), status, elapsed)
+        # host:port names the client's connection, so an SDK retry on a new one can be told apart.
+        log.info("%s:%s %s %s%s -> %d (%.1f ms)", self.client_address[0], self.client_address[1], self.command,
+                 label, _subject(target or "", raw), status, elapsed)
         if log.isEnabledFor(logging.DEBUG) and target:
             log.debug("request body: %s", _loggable(raw))
 
