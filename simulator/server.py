@@ -84,9 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             label, status = url.path, self._json(404, {"error": "not a SageMaker, STS or /_sim/ request"})
         elapsed = (time.monotonic() - started) * 1000
-        # host:port names the client's connection, so an SDK retry on a new one can be told apart.
-        log.info("%s:%s %s %s%s -> %d (%.1f ms)", self.client_address[0], self.client_address[1], self.command,
-                 label, _subject(target or "", raw), status, elapsed)
+        # host:port names the client's connection and the SDK's attempt header marks its retries,
+        # so a request the client sent again after an answered attempt shows as such.
+        log.info("%s:%s %s %s%s -> %d (%.1f ms)%s", self.client_address[0], self.client_address[1], self.command,
+                 label, _subject(target or "", raw), status, elapsed, _retry_note(self.headers.get("amz-sdk-request")))
         if log.isEnabledFor(logging.DEBUG) and target:
             log.debug("request body: %s", _loggable(raw))
 
@@ -149,6 +150,13 @@ def _subject(target: str, raw: bytes) -> str:
     fields = (own,) if own else _NAME_FIELDS
     name = next((body[f] for f in fields if isinstance(body.get(f), str)), None)
     return f" {name}" if name else ""
+
+
+def _retry_note(sdk_request: str | None) -> str:
+    """`" [attempt=2; max=3]"` when an AWS SDK v2 client says this is a retry, else ""."""
+    if not sdk_request or "attempt=1;" in sdk_request.replace(" ", "") + ";":
+        return ""
+    return f" [{sdk_request}]"
 
 
 def _loggable(raw: bytes) -> str:

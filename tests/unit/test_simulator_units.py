@@ -124,6 +124,25 @@ def test_request_log_names_the_operations_own_resource(target: str, body: Any, e
     assert _subject(target, raw) == expected
 
 
+def test_request_log_names_the_connection_and_marks_sdk_retries(caplog: pytest.LogCaptureFixture) -> None:
+    """A retry after an answered attempt (a Create sent twice) must be visible in the log."""
+    def describe(sim_url: str, attempt: str) -> None:
+        request = urllib.request.Request(sim_url, data=json.dumps({"ModelName": "m"}).encode(), headers={
+            "X-Amz-Target": "SageMaker.DescribeModel", "Content-Type": "application/x-amz-json-1.1",
+            "amz-sdk-request": attempt})
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=10)
+
+    caplog.set_level("INFO", logger="sagemaker_ack_kfp.simulator")
+    with running_simulator() as server:
+        describe(server.url, "attempt=1; max=3")
+        describe(server.url, "attempt=2; max=3")
+    first, retry = [record.getMessage() for record in caplog.records if "DescribeModel" in record.getMessage()]
+    assert first.startswith("127.0.0.1:") and first.split()[0].split(":")[1].isdigit(), first
+    assert first.endswith("-> 400 (" + first.rsplit("(", 1)[1]) and "attempt" not in first, first
+    assert retry.endswith("ms) [attempt=2; max=3]"), retry
+
+
 # Deterministic outputs ------------------------------------------------------------------
 
 def test_tuned_hyperparameters_are_reproducible_and_in_range() -> None:
