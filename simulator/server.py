@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from . import control, logs, sagemaker, sts
+from .retries import AnsweredCalls, Answer, attempt_number
 from .config import SimulatorConfig
 from .errors import ApiError
 from .kinds import ALL_KINDS
@@ -41,10 +42,14 @@ _KINDS_BY_LENGTH = sorted(ALL_KINDS, key=lambda info: len(info.kind), reverse=Tr
 class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The controller opens a new connection per reconcile; socketserver's backlog of 5 overflows
+    # under a burst and the kernel resets connections the server never saw.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], state: SimulatorState) -> None:
         super().__init__(address, _Handler)
         self.state = state
+        self.answered = AnsweredCalls()  # see retries.py
 
     @property
     def url(self) -> str:
@@ -60,6 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
     # meets the client's delayed ACK and every response waits ~40 ms.
     disable_nagle_algorithm = True
     server: SimulatorServer
+    _replayed = False  # this request got an earlier attempt's answer (retries.py)
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -72,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         started = time.monotonic()
+        self._replayed = False
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         url = urlsplit(self.path)
         target = self.headers.get("X-Amz-Target")
@@ -86,12 +93,19 @@ class _Handler(BaseHTTPRequestHandler):
         elapsed = (time.monotonic() - started) * 1000
         # host:port names the client's connection and the SDK's attempt header marks its retries,
         # so a request the client sent again after an answered attempt shows as such.
-        log.info("%s:%s %s %s%s -> %d (%.1f ms)%s", self.client_address[0], self.client_address[1], self.command,
-                 label, _subject(target or "", raw), status, elapsed, _retry_note(self.headers.get("amz-sdk-request")))
+        log.info("%s:%s %s %s%s -> %d (%.1f ms)%s%s", self.client_address[0], self.client_address[1], self.command,
+                 label, _subject(target or "", raw), status, elapsed, _retry_note(self.headers.get("amz-sdk-request")),
+                 " (the earlier attempt's answer, again)" if self._replayed else "")
         if log.isEnabledFor(logging.DEBUG) and target:
             log.debug("request body: %s", _loggable(raw))
 
     def _sagemaker(self, target: str, raw: bytes) -> int:
+        invocation = self.headers.get("amz-sdk-invocation-id")
+        attempt = attempt_number(self.headers.get("amz-sdk-request"))
+        earlier = self.server.answered.earlier_answer(invocation, target, attempt)
+        if earlier is not None:
+            self._replayed = True
+            return self._write(earlier.status, earlier.body, JSON_11, {})
         service = logs if target.startswith(logs.TARGET_PREFIX) else sagemaker
         try:
             result = service.handle(self.server.state, target, raw, self._region())
@@ -102,7 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("internal error handling %s", target)
             return self._send(500, {"__type": "InternalFailure", "message": "simulator internal error"},
                               JSON_11, {"X-Amzn-ErrorType": "InternalFailure"})
-        return self._send(200, result, JSON_11)
+        answer = Answer(200, json.dumps(result).encode())
+        self.server.answered.remember(invocation, target, answer)
+        return self._write(answer.status, answer.body, JSON_11, {})
 
     def _sts(self, action: str) -> int:
         with self.server.state.lock:
