@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Iterator
@@ -37,6 +38,18 @@ def call(server: SimulatorServer, operation: str, body: dict[str, Any], *, invoc
         return error.code, json.loads(error.read())
 
 
+def logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5.0) -> str:
+    """The first captured log line containing `text`, waiting up to `timeout` for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [record.getMessage() for record in caplog.records]
+        found = next((line for line in lines if text in line), None)
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no log line with {text!r}: {lines}"
+        time.sleep(0.02)
+
+
 def test_a_retried_create_gets_the_first_answer_and_creates_nothing_more(
         server: SimulatorServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="sagemaker_ack_kfp.simulator")
@@ -45,8 +58,8 @@ def test_a_retried_create_gets_the_first_answer_and_creates_nothing_more(
     assert first[0] == 200 and "model/model-a" in first[1]["ModelArn"]
     assert retried == first
     assert server.state.calls["CreateModel"] == 1
-    assert any("[attempt=2; max=3] (the earlier attempt's answer, again)" in record.getMessage()
-               for record in caplog.records), [record.getMessage() for record in caplog.records]
+    # The handler logs after it answered, so the line may come a moment after the answer.
+    assert logged(caplog, "[attempt=2; max=3] (the earlier attempt's answer, again)")
 
 
 def test_another_call_with_the_same_name_is_still_refused(server: SimulatorServer) -> None:

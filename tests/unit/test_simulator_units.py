@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -137,7 +138,12 @@ def test_request_log_names_the_connection_and_marks_sdk_retries(caplog: pytest.L
     with running_simulator() as server:
         describe(server.url, "attempt=1; max=3")
         describe(server.url, "attempt=2; max=3")
-    first, retry = [record.getMessage() for record in caplog.records if "DescribeModel" in record.getMessage()]
+        # The handler logs after it answered, so its line may come a moment after the answer.
+        deadline = time.monotonic() + 5
+        while len(lines := [r.getMessage() for r in caplog.records if "DescribeModel" in r.getMessage()]) < 2:
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.02)
+    first, retry = lines
     assert first.startswith("127.0.0.1:") and first.split()[0].split(":")[1].isdigit(), first
     assert first.endswith("-> 400 (" + first.rsplit("(", 1)[1]) and "attempt" not in first, first
     assert retry.endswith("ms) [attempt=2; max=3]"), retry
