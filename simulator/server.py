@@ -170,9 +170,7 @@ def _subject(target: str, raw: bytes) -> str:
 
 def _retry_note(sdk_request: str | None) -> str:
     """`" [attempt=2; max=3]"` when an AWS SDK v2 client says this is a retry, else ""."""
-    if not sdk_request or "attempt=1;" in sdk_request.replace(" ", "") + ";":
-        return ""
-    return f" [{sdk_request}]"
+    return f" [{sdk_request}]" if attempt_number(sdk_request) > 1 else ""
 
 
 def _loggable(raw: bytes) -> str:
