@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.error
 import urllib.request
 from typing import Any, Iterator
@@ -15,6 +14,7 @@ import pytest
 from sagemaker_ack_kfp.simulator import running_simulator
 from sagemaker_ack_kfp.simulator.retries import AnsweredCalls, Answer, attempt_number
 from sagemaker_ack_kfp.simulator.server import SimulatorServer
+from tests.support.cluster import wait_for
 
 MODEL = {"ModelName": "model-a", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/sim",
          "PrimaryContainer": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"}}
@@ -38,16 +38,10 @@ def call(server: SimulatorServer, operation: str, body: dict[str, Any], *, invoc
         return error.code, json.loads(error.read())
 
 
-def logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5.0) -> str:
-    """The first captured log line containing `text`, waiting up to `timeout` for it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [record.getMessage() for record in caplog.records]
-        found = next((line for line in lines if text in line), None)
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"no log line with {text!r}: {lines}"
-        time.sleep(0.02)
+def logged(caplog: pytest.LogCaptureFixture, text: str) -> str:
+    """The first captured log line containing `text`, waiting a moment for it."""
+    return wait_for(lambda: next((r.getMessage() for r in caplog.records if text in r.getMessage()), None),
+                    timeout=5, interval=0.02, what=f"a log line with {text!r}")
 
 
 def test_a_retried_create_gets_the_first_answer_and_creates_nothing_more(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -20,6 +19,7 @@ from sagemaker_ack_kfp.simulator.server import _subject
 from sagemaker_ack_kfp.simulator.sts import action
 from sagemaker_ack_kfp.simulator.timeline import Step, Timeline
 from sagemaker_ack_kfp.simulator.validation import check_create
+from tests.support.cluster import wait_for
 
 
 class Clock:
@@ -125,6 +125,11 @@ def test_request_log_names_the_operations_own_resource(target: str, body: Any, e
     assert _subject(target, raw) == expected
 
 
+def both_lines(caplog: pytest.LogCaptureFixture) -> list[str] | None:
+    lines = [record.getMessage() for record in caplog.records if "DescribeModel" in record.getMessage()]
+    return lines if len(lines) >= 2 else None
+
+
 def test_request_log_names_the_connection_and_marks_sdk_retries(caplog: pytest.LogCaptureFixture) -> None:
     """A retry after an answered attempt (a Create sent twice) must be visible in the log."""
     def describe(sim_url: str, attempt: str) -> None:
@@ -139,10 +144,7 @@ def test_request_log_names_the_connection_and_marks_sdk_retries(caplog: pytest.L
         describe(server.url, "attempt=1; max=3")
         describe(server.url, "attempt=2; max=3")
         # The handler logs after it answered, so its line may come a moment after the answer.
-        deadline = time.monotonic() + 5
-        while len(lines := [r.getMessage() for r in caplog.records if "DescribeModel" in r.getMessage()]) < 2:
-            assert time.monotonic() < deadline, lines
-            time.sleep(0.02)
+        lines = wait_for(lambda: both_lines(caplog), timeout=5, interval=0.02, what="two DescribeModel log lines")
     first, retry = lines
     assert first.startswith("127.0.0.1:") and first.split()[0].split(":")[1].isdigit(), first
     assert first.endswith("-> 400 (" + first.rsplit("(", 1)[1]) and "attempt" not in first, first
